@@ -1,0 +1,24 @@
+// custody: the registry server and its client/admin tool in one binary.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"custody: a container registry that keeps the chain of custody"};
+  app.require_subcommand(1);
+  custody::cli::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the registry server");
+  serve_cmd->add_option("--config", serve.config_path, "TOML configuration file");
+  serve_cmd->add_option("--listen", serve.listen, "Address to listen on (host:port), overrides the config");
+  serve_cmd->add_option("--data", serve.data_dir, "Data directory, overrides the config");
+  int rc = 0;
+  serve_cmd->callback([&] { rc = custody::cli::run_serve(serve); });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}

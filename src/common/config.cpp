@@ -1,0 +1,111 @@
+#include "common/config.h"
+
+#include <toml++/toml.h>
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "common/file.h"
+
+namespace custody {
+namespace {
+
+using Keys = std::set<std::string, std::less<>>;
+
+Status check_keys(const toml::table& t, std::string_view section, const Keys& allowed) {
+  for (const auto& [k, v] : t) {
+    if (!allowed.contains(k.str()))
+      return fail(ErrorCode::kInvalidArgument, fmt::format("config: unknown key '{}{}{}'", section,
+                                                           section.empty() ? "" : ".", k.str()));
+  }
+  return {};
+}
+
+template <typename T>
+Status read_uint(const toml::table& t, std::string_view section, std::string_view key, T& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  auto v = n->value<int64_t>();
+  if (!v || *v < 0 || static_cast<uint64_t>(*v) > std::numeric_limits<T>::max())
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("config: {}.{} must be a non-negative integer", section, key));
+  out = static_cast<T>(*v);
+  return {};
+}
+
+Status read_string(const toml::table& t, std::string_view section, std::string_view key, std::string& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return {};
+  auto v = n->value<std::string>();
+  if (!v) return fail(ErrorCode::kInvalidArgument, fmt::format("config: {}.{} must be a string", section, key));
+  out = *v;
+  return {};
+}
+
+const toml::table* section_of(const toml::table& root, std::string_view name) {
+  const toml::node* n = root.get(name);
+  return n ? n->as_table() : nullptr;
+}
+
+Status apply_server(const toml::table& t, ServerConfig& s) {
+  if (auto r = check_keys(t, "server", {"listen", "max_connections", "workers", "access_log",
+                                         "shutdown_grace_seconds", "idle_timeout_seconds"});
+      !r)
+    return r;
+  Status r;
+  if (!(r = read_string(t, "server", "listen", s.listen))) return r;
+  if (!(r = read_uint(t, "server", "max_connections", s.max_connections))) return r;
+  if (!(r = read_uint(t, "server", "workers", s.workers))) return r;
+  if (!(r = read_string(t, "server", "access_log", s.access_log))) return r;
+  if (!(r = read_uint(t, "server", "shutdown_grace_seconds", s.shutdown_grace_seconds))) return r;
+  return read_uint(t, "server", "idle_timeout_seconds", s.idle_timeout_seconds);
+}
+
+Status apply_limits(const toml::table& t, LimitsConfig& l) {
+  if (auto r = check_keys(t, "limits",
+                          {"manifest_max_bytes", "page_size_max", "header_max_bytes", "upload_max_bytes"});
+      !r)
+    return r;
+  Status r;
+  if (!(r = read_uint(t, "limits", "manifest_max_bytes", l.manifest_max_bytes))) return r;
+  if (!(r = read_uint(t, "limits", "page_size_max", l.page_size_max))) return r;
+  if (!(r = read_uint(t, "limits", "header_max_bytes", l.header_max_bytes))) return r;
+  return read_uint(t, "limits", "upload_max_bytes", l.upload_max_bytes);
+}
+
+}  // namespace
+
+Result<Config> Config::parse_toml(std::string_view text) {
+  toml::table root;
+  try {
+    root = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("config: {} (line {})", e.description(),
+                                                         e.source().begin.line));
+  }
+  if (auto r = check_keys(root, "", {"server", "storage", "limits"}); !r) return std::unexpected(r.error());
+  Config c;
+  if (const auto* t = section_of(root, "server")) {
+    if (auto r = apply_server(*t, c.server); !r) return std::unexpected(r.error());
+  }
+  if (const auto* t = section_of(root, "storage")) {
+    if (auto r = check_keys(*t, "storage", {"data_dir"}); !r) return std::unexpected(r.error());
+    std::string dir = c.storage.data_dir.string();
+    if (auto r = read_string(*t, "storage", "data_dir", dir); !r) return std::unexpected(r.error());
+    c.storage.data_dir = dir;
+  }
+  if (const auto* t = section_of(root, "limits")) {
+    if (auto r = apply_limits(*t, c.limits); !r) return std::unexpected(r.error());
+  }
+  if (c.limits.page_size_max == 0) return fail(ErrorCode::kInvalidArgument, "config: limits.page_size_max must be > 0");
+  return c;
+}
+
+Result<Config> Config::load(const std::filesystem::path& path) {
+  auto text = read_small_file(path, 1 << 20);
+  if (!text) return std::unexpected(text.error());
+  return parse_toml(*text);
+}
+
+}  // namespace custody

@@ -1,0 +1,51 @@
+// Config: everything `custody serve` can be told, with the embedded
+// defaults (filesystem + SQLite under ./custody-data, 127.0.0.1:5000).
+//
+// Loaded from a TOML file (see docs/configuration.md); command-line flags
+// override the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "common/error.h"
+
+namespace custody {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:5000";
+  // Connections served at once; more are answered 503 TOO_MANY_REQUESTS.
+  uint32_t max_connections = 1024;
+  // Threads that run requests; 0 means one per core (at least 2).
+  uint32_t workers = 0;
+  // "stdout", "off", or a file path. One JSON object per request.
+  std::string access_log = "stdout";
+  // On SIGTERM, in-flight requests get this long to finish.
+  uint32_t shutdown_grace_seconds = 30;
+  // Idle keep-alive connections are closed after this long.
+  uint32_t idle_timeout_seconds = 60;
+};
+
+struct StorageConfig {
+  std::filesystem::path data_dir = "custody-data";
+};
+
+struct LimitsConfig {
+  uint64_t manifest_max_bytes = 4 * 1024 * 1024;
+  uint32_t page_size_max = 1000;       // cap on `n` for tags/list and _catalog
+  uint32_t header_max_bytes = 64 * 1024;
+  uint64_t upload_max_bytes = 0;       // 0 = unlimited
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  LimitsConfig limits;
+
+  // Parses TOML text; unknown keys are errors so typos do not go unnoticed.
+  static Result<Config> parse_toml(std::string_view text);
+  static Result<Config> load(const std::filesystem::path& path);
+};
+
+}  // namespace custody

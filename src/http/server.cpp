@@ -1,0 +1,449 @@
+// Boost 1.74's Asio uses std::exchange without including <utility>.
+#include <utility>
+
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include "common/file.h"
+
+namespace custody::http {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+// A blocking socket as a Beast SyncStream. Timeouts come from
+// SO_RCVTIMEO/SO_SNDTIMEO, which Asio's sockets would ignore.
+class FdStream {
+ public:
+  explicit FdStream(int fd) : fd_(fd) {}
+  int fd() const { return fd_; }
+
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers, error_code& ec) {
+    ec = {};
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
+         ++it) {
+      boost::asio::mutable_buffer b = *it;
+      if (b.size() == 0) continue;
+      for (;;) {
+        ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
+        if (n > 0) return static_cast<size_t>(n);
+        if (n == 0) {
+          ec = boost::asio::error::eof;
+          return 0;
+        }
+        if (errno == EINTR) continue;
+        ec = error_code(errno == EAGAIN ? ETIMEDOUT : errno, boost::system::system_category());
+        return 0;
+      }
+    }
+    return 0;
+  }
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers) {
+    error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  int fd_;
+};
+
+bool send_all(int fd, const void* data, size_t len, int flags) {
+  const char* p = static_cast<const char*>(data);
+  while (len > 0) {
+    ssize_t n = ::send(fd, p, len, MSG_NOSIGNAL | flags);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool send_iov(int fd, std::string_view a, std::string_view b) {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  size_t total = a.size() + b.size();
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = b.empty() ? 1 : 2;
+  ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  if (n < 0 && errno != EINTR) return false;
+  if (n == static_cast<ssize_t>(total)) return true;
+  size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
+  if (sent < a.size()) {
+    if (!send_all(fd, a.data() + sent, a.size() - sent, 0)) return false;
+    sent = a.size();
+  }
+  return send_all(fd, b.data() + (sent - a.size()), b.size() - (sent - a.size()), 0);
+}
+
+std::string response_head(const Response& res, uint64_t content_length, bool keep_alive) {
+  std::string head = fmt::format("HTTP/1.1 {} {}\r\n", res.status,
+                                 std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status))));
+  for (const auto& [k, v] : res.headers.fields()) {
+    head += k;
+    head += ": ";
+    head += v;
+    head += "\r\n";
+  }
+  head += fmt::format("Content-Length: {}\r\n", content_length);
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += "\r\n";
+  return head;
+}
+
+// Reads the request body through the Beast parser as the handler asks.
+class ParserBodyReader final : public BodyReader {
+ public:
+  ParserBodyReader(FdStream& s, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p)
+      : stream_(s), buffer_(buf), parser_(p) {
+    if (p.content_length()) length_ = *p.content_length();
+    auto expect = p.get()[bhttp::field::expect];
+    expect_continue_ = beast::iequals(expect, "100-continue");
+  }
+
+  Result<size_t> read(std::span<std::byte> out) override {
+    if (parser_.is_done() || out.empty()) return 0;
+    if (expect_continue_) {
+      expect_continue_ = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (!send_all(stream_.fd(), kContinue.data(), kContinue.size(), 0))
+        return fail(ErrorCode::kUnavailable, "client went away");
+    }
+    while (!parser_.is_done()) {
+      auto& body = parser_.get().body();
+      body.data = out.data();
+      body.size = out.size();
+      error_code ec;
+      bhttp::read(stream_, buffer_, parser_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return fail(ErrorCode::kUnavailable, "reading request body: " + ec.message());
+      size_t n = out.size() - parser_.get().body().size;
+      if (n > 0) {
+        received_ += n;
+        return n;
+      }
+    }
+    return 0;
+  }
+
+  std::optional<uint64_t> content_length() const override { return length_; }
+  uint64_t received() const { return received_; }
+  bool done() const { return parser_.is_done(); }
+
+ private:
+  FdStream& stream_;
+  beast::flat_buffer& buffer_;
+  bhttp::request_parser<bhttp::buffer_body>& parser_;
+  std::optional<uint64_t> length_;
+  bool expect_continue_ = false;
+  uint64_t received_ = 0;
+};
+
+void set_timeouts(int fd, uint32_t seconds) {
+  timeval tv{static_cast<time_t>(seconds), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+std::string peer_address(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  char host[NI_MAXHOST], port[NI_MAXSERV];
+  if (::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return "";
+  return ss.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  Metrics* metrics;
+  AccessLog* access_log;
+  UniqueFd listen_fd;
+  int wake_pipe[2] = {-1, -1};
+  uint16_t bound_port = 0;
+
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::condition_variable drained;
+  size_t active = 0;
+  std::set<int> idle_fds;  // connections waiting for their next request
+
+  ~Impl() {
+    for (int fd : wake_pipe)
+      if (fd >= 0) ::close(fd);
+  }
+
+  void serve_connection(int fd);
+  bool serve_request(int fd, beast::flat_buffer& buffer);
+  bool write_response(int fd, const Request& req, Response& res, bool keep_alive, uint64_t& bytes_out);
+  void reject_busy(int fd);
+  void set_idle(int fd, bool idle) {
+    std::lock_guard lock(mu);
+    if (idle) idle_fds.insert(fd);
+    else idle_fds.erase(fd);
+  }
+};
+
+Result<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view addr) {
+  std::string host;
+  std::string_view port_text;
+  if (addr.starts_with('[')) {
+    auto close = addr.find("]:");
+    if (close == std::string_view::npos) return fail(ErrorCode::kInvalidArgument, "bad listen address");
+    host = std::string(addr.substr(1, close - 1));
+    port_text = addr.substr(close + 2);
+  } else {
+    auto colon = addr.rfind(':');
+    if (colon == std::string_view::npos) return fail(ErrorCode::kInvalidArgument, "listen address needs a port");
+    host = std::string(addr.substr(0, colon));
+    port_text = addr.substr(colon + 1);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535)
+    return fail(ErrorCode::kInvalidArgument, "bad port in listen address");
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+Result<std::unique_ptr<Server>> Server::listen(const ServerOptions& options, Handler handler, Metrics* metrics,
+                                               AccessLog* access_log) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = std::move(handler);
+  impl->metrics = metrics;
+  impl->access_log = access_log;
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(options.port);
+  if (int rc = ::getaddrinfo(options.host.c_str(), port.c_str(), &hints, &res); rc != 0)
+    return fail(ErrorCode::kInvalidArgument, fmt::format("resolve {}: {}", options.host, gai_strerror(rc)));
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fail(ErrorCode::kInternal, "socket: " + errno_text(errno));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0)
+    return fail(ErrorCode::kUnavailable, fmt::format("bind {}:{}: {}", options.host, options.port, errno_text(errno)));
+  if (::listen(fd.get(), 1024) != 0) return fail(ErrorCode::kInternal, "listen: " + errno_text(errno));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  impl->bound_port = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                                    : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  impl->listen_fd = std::move(fd);
+  if (::pipe2(impl->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(ErrorCode::kInternal, "pipe failed");
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+uint16_t Server::port() const { return impl_->bound_port; }
+
+void Server::stop() {
+  impl_->stopping = true;
+  char c = 1;
+  (void)!::write(impl_->wake_pipe[1], &c, 1);
+}
+
+void Server::run() {
+  Impl& s = *impl_;
+  pollfd fds[2] = {{s.listen_fd.get(), POLLIN, 0}, {s.wake_pipe[0], POLLIN, 0}};
+  while (!s.stopping) {
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (s.stopping || !(fds[0].revents & POLLIN)) continue;
+    int fd = ::accept4(s.listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    std::unique_lock lock(s.mu);
+    if (s.active >= s.options.max_connections) {
+      lock.unlock();
+      s.reject_busy(fd);
+      continue;
+    }
+    ++s.active;
+    lock.unlock();
+    std::thread([&s, fd] { s.serve_connection(fd); }).detach();
+  }
+  s.listen_fd = UniqueFd();
+  // Graceful drain: idle connections are closed now, busy ones finish.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.options.shutdown_grace_seconds);
+  std::unique_lock lock(s.mu);
+  for (int fd : s.idle_fds) ::shutdown(fd, SHUT_RDWR);
+  if (!s.drained.wait_until(lock, deadline, [&] { return s.active == 0; })) {
+    for (int fd : s.idle_fds) ::shutdown(fd, SHUT_RDWR);
+  }
+  s.drained.wait(lock, [&] { return s.active == 0; });
+}
+
+void Server::Impl::reject_busy(int fd) {
+  metrics->connection_rejected();
+  static constexpr std::string_view kBody =
+      R"({"errors":[{"code":"TOO_MANY_REQUESTS","message":"too many connections","detail":null}]})";
+  std::string busy = fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+      "Connection: close\r\nContent-Length: {}\r\n\r\n{}",
+      kBody.size(), kBody);
+  set_timeouts(fd, 1);
+  send_all(fd, busy.data(), busy.size(), 0);
+  ::close(fd);
+}
+
+void Server::Impl::serve_connection(int fd) {
+  metrics->connection_opened();
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_timeouts(fd, options.idle_timeout_seconds);
+  beast::flat_buffer buffer;
+  while (!stopping) {
+    set_idle(fd, true);
+    if (stopping) break;
+    if (!serve_request(fd, buffer)) break;
+  }
+  set_idle(fd, false);
+  ::close(fd);
+  metrics->connection_closed();
+  std::lock_guard lock(mu);
+  if (--active == 0) drained.notify_all();
+}
+
+// Serves one request; returns false when the connection must close.
+bool Server::Impl::serve_request(int fd, beast::flat_buffer& buffer) {
+  FdStream stream(fd);
+  bhttp::request_parser<bhttp::buffer_body> parser;
+  parser.header_limit(options.header_max_bytes);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  error_code ec;
+  bhttp::read_header(stream, buffer, parser, ec);
+  set_idle(fd, false);
+  auto start = std::chrono::steady_clock::now();
+  if (ec) {
+    if (ec != boost::asio::error::eof && ec != bhttp::error::end_of_stream &&
+        ec.value() != ETIMEDOUT && ec.value() != ECONNRESET) {
+      static constexpr std::string_view kBad =
+          "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+      send_all(fd, kBad.data(), kBad.size(), 0);
+    }
+    return false;
+  }
+  auto& msg = parser.get();
+  Request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  std::string_view target(msg.target().data(), msg.target().size());
+  auto qpos = target.find('?');
+  auto decoded = percent_decode(target.substr(0, qpos));
+  req.path = decoded.value_or("");
+  if (qpos != std::string_view::npos) req.query = parse_query(target.substr(qpos + 1));
+  for (const auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+  req.remote_address = peer_address(fd);
+  ParserBodyReader body(stream, buffer, parser);
+  req.body = &body;
+
+  Response res;
+  if (!decoded) {
+    res.status = 400;
+    res.body = R"({"errors":[{"code":"UNSUPPORTED","message":"malformed percent-encoding in path","detail":null}]})";
+    res.headers.set("Content-Type", "application/json");
+  } else {
+    res = handler(req);
+  }
+  bool keep_alive = msg.keep_alive() && !stopping;
+  if (!body.done()) {
+    // Drain a small unread body so the connection can be reused.
+    std::array<std::byte, 16 * 1024> sink{};
+    uint64_t drained_bytes = 0;
+    while (keep_alive && !body.done() && drained_bytes < 256 * 1024) {
+      auto n = body.read(sink);
+      if (!n || *n == 0) break;
+      drained_bytes += *n;
+    }
+    if (!body.done()) keep_alive = false;
+  }
+  uint64_t bytes_out = 0;
+  bool ok = write_response(fd, req, res, keep_alive, bytes_out);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics->observe(res.route, req.method, res.status, seconds, body.received(), bytes_out);
+  access_log->write(AccessRecord{req.remote_address, req.method, req.target, res.route, res.status,
+                                 body.received(), bytes_out, seconds,
+                                 std::string(req.headers.get("User-Agent").value_or(""))});
+  return ok && keep_alive;
+}
+
+bool Server::Impl::write_response(int fd, const Request& req, Response& res, bool keep_alive,
+                                  uint64_t& bytes_out) {
+  bool head = req.method == "HEAD";
+  uint64_t length = res.stream ? res.stream->length() : res.body.size();
+  if (res.head_length) length = *res.head_length;
+  std::string header = response_head(res, length, keep_alive);
+  if (head || (!res.stream && res.body.empty())) {
+    bytes_out = header.size();
+    return send_all(fd, header.data(), header.size(), 0);
+  }
+  if (!res.stream) {
+    bytes_out = header.size() + res.body.size();
+    return send_iov(fd, header, res.body);
+  }
+  if (!send_all(fd, header.data(), header.size(), MSG_MORE)) return false;
+  bytes_out = header.size();
+  if (auto region = res.stream->file_region()) {
+    off_t offset = static_cast<off_t>(region->offset);
+    uint64_t left = region->length;
+    while (left > 0) {
+      ssize_t n = ::sendfile(fd, region->fd, &offset, std::min<uint64_t>(left, 1 << 30));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      left -= static_cast<uint64_t>(n);
+      bytes_out += static_cast<uint64_t>(n);
+    }
+    return true;
+  }
+  std::vector<std::byte> buf(256 * 1024);
+  for (;;) {
+    auto n = res.stream->read(buf);
+    if (!n) return false;
+    if (*n == 0) return true;
+    if (!send_all(fd, buf.data(), *n, 0)) return false;
+    bytes_out += *n;
+  }
+}
+
+}  // namespace custody::http

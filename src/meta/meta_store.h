@@ -1,0 +1,122 @@
+// MetaStore: repositories, manifests, tags, blob links, referrers, upload
+// sessions and the custody log, always read and changed inside a
+// transaction.
+//
+// The one rule: a state change and the event that records it are written
+// by the same transaction, so they commit together or not at all. Callers
+// never see SQL; Txn offers typed operations.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/error.h"
+
+namespace custody::meta {
+
+struct ManifestRecord {
+  std::string repository;
+  Digest digest;
+  std::string media_type;
+  std::optional<std::string> artifact_type;
+  std::optional<Digest> subject;
+  std::optional<std::string> annotations_json;  // the manifest's "annotations" object
+  std::string body;                             // exactly the bytes that were pushed
+  int64_t created_ms = 0;
+};
+
+// What a manifest points at; used to validate deletes and for GC.
+struct ManifestReference {
+  enum class Kind { kBlob, kManifest };
+  Digest digest;
+  Kind kind;
+};
+
+// A custody-log event. `detail_json` holds action-specific fields.
+struct Event {
+  int64_t seq = 0;        // assigned by append_event
+  int64_t time_ms = 0;    // assigned by append_event when 0
+  std::string actor = "anonymous";
+  std::string auth = "none";  // how the actor authenticated
+  std::string source;         // client address
+  std::string action;         // e.g. "manifest.push"
+  std::string repository;
+  std::string digest;
+  std::string tag;
+  std::string detail_json = "{}";
+};
+
+struct UploadSession {
+  std::string id;
+  std::string repository;
+  int64_t created_ms = 0;
+};
+
+struct Totals {
+  int64_t repositories = 0;
+  int64_t blobs = 0;
+  int64_t blob_bytes = 0;
+  int64_t manifests = 0;
+  int64_t events = 0;
+};
+
+class Txn {
+ public:
+  virtual ~Txn() = default;
+
+  // Repositories exist from their first committed blob link or manifest.
+  virtual Result<bool> repository_exists(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> list_repositories(const std::string& after, uint32_t limit) = 0;
+
+  // Blobs: a global record per digest plus per-repository links.
+  virtual Status put_blob(const Digest& digest, uint64_t size) = 0;
+  virtual Result<std::optional<uint64_t>> linked_blob_size(const std::string& repo, const Digest& digest) = 0;
+  virtual Status link_blob(const std::string& repo, const Digest& digest) = 0;
+  virtual Result<bool> unlink_blob(const std::string& repo, const Digest& digest) = 0;
+
+  // Manifests, stored byte-for-byte. put_manifest returns false when the
+  // same digest already existed in the repository (then nothing changes).
+  virtual Result<bool> put_manifest(const ManifestRecord& m, const std::vector<ManifestReference>& refs) = 0;
+  virtual Result<std::optional<ManifestRecord>> get_manifest(const std::string& repo, const Digest& digest) = 0;
+  // Removes the manifest and every tag pointing at it; returns those tags.
+  virtual Result<std::vector<std::string>> delete_manifest(const std::string& repo, const Digest& digest) = 0;
+  virtual Result<std::vector<ManifestRecord>> referrers(const std::string& repo, const Digest& subject) = 0;
+
+  // Tags. set_tag returns the digest the tag pointed at before, if any.
+  virtual Result<std::optional<Digest>> resolve_tag(const std::string& repo, const std::string& tag) = 0;
+  virtual Result<std::optional<ManifestRecord>> get_tagged_manifest(const std::string& repo,
+                                                                    const std::string& tag) = 0;
+  virtual Result<std::optional<Digest>> set_tag(const std::string& repo, const std::string& tag,
+                                                const Digest& digest) = 0;
+  virtual Result<std::optional<Digest>> delete_tag(const std::string& repo, const std::string& tag) = 0;
+  virtual Result<std::vector<std::string>> list_tags(const std::string& repo, const std::string& after,
+                                                     uint32_t limit) = 0;
+
+  // Upload sessions (their bytes live in the BlobStore).
+  virtual Status create_upload(const UploadSession& u) = 0;
+  virtual Result<std::optional<UploadSession>> find_upload(const std::string& id) = 0;
+  virtual Status delete_upload(const std::string& id) = 0;
+
+  // The custody log. Returns the event's sequence number.
+  virtual Result<int64_t> append_event(const Event& e) = 0;
+  virtual Result<std::vector<Event>> events_after(int64_t seq, uint32_t limit) = 0;
+
+  virtual Result<Totals> totals() = 0;
+};
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+  using TxnFn = std::function<Status(Txn&)>;
+  // Runs fn in one write transaction; commits if fn succeeds, else rolls
+  // back (events appended by fn roll back with everything else).
+  virtual Status transact(const TxnFn& fn) = 0;
+  // Runs fn on a consistent read-only snapshot.
+  virtual Status read(const TxnFn& fn) = 0;
+};
+
+}  // namespace custody::meta
