@@ -201,6 +201,8 @@ struct Server::Impl {
   std::mutex mu;
   std::condition_variable drained;
   size_t active = 0;
+  size_t rejecting = 0;   // threads answering 503
+  static constexpr size_t kMaxRejecting = 64;
   std::set<int> idle_fds;  // connections waiting for their next request
 
   ~Impl() {
@@ -295,8 +297,15 @@ void Server::run() {
     if (fd < 0) continue;
     std::unique_lock lock(s.mu);
     if (s.active >= s.options.max_connections) {
+      // Over the limit: answer 503 from a short-lived thread, but never
+      // let rejections themselves grow without bound.
+      if (s.rejecting >= Impl::kMaxRejecting) {
+        ::close(fd);
+        continue;
+      }
+      ++s.rejecting;
       lock.unlock();
-      s.reject_busy(fd);
+      std::thread([&s, fd] { s.reject_busy(fd); }).detach();
       continue;
     }
     ++s.active;
@@ -308,10 +317,11 @@ void Server::run() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.options.shutdown_grace_seconds);
   std::unique_lock lock(s.mu);
   for (int fd : s.idle_fds) ::shutdown(fd, SHUT_RDWR);
-  if (!s.drained.wait_until(lock, deadline, [&] { return s.active == 0; })) {
+  auto drained = [&] { return s.active == 0 && s.rejecting == 0; };
+  if (!s.drained.wait_until(lock, deadline, drained)) {
     for (int fd : s.idle_fds) ::shutdown(fd, SHUT_RDWR);
   }
-  s.drained.wait(lock, [&] { return s.active == 0; });
+  s.drained.wait(lock, drained);
 }
 
 void Server::Impl::reject_busy(int fd) {
@@ -324,7 +334,15 @@ void Server::Impl::reject_busy(int fd) {
       kBody.size(), kBody);
   set_timeouts(fd, 1);
   send_all(fd, busy.data(), busy.size(), 0);
+  // Read what the client sent before closing, or the kernel answers its
+  // unread request with a reset that can destroy the 503 in flight.
+  ::shutdown(fd, SHUT_WR);
+  char sink[4096];
+  while (::recv(fd, sink, sizeof sink, 0) > 0) {
+  }
   ::close(fd);
+  std::lock_guard lock(mu);
+  if (--rejecting == 0 && active == 0) drained.notify_all();
 }
 
 void Server::Impl::serve_connection(int fd) {
@@ -358,9 +376,12 @@ bool Server::Impl::serve_request(int fd, beast::flat_buffer& buffer) {
   if (ec) {
     if (ec != boost::asio::error::eof && ec != bhttp::error::end_of_stream &&
         ec.value() != ETIMEDOUT && ec.value() != ECONNRESET) {
-      static constexpr std::string_view kBad =
-          "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-      send_all(fd, kBad.data(), kBad.size(), 0);
+      // The request could not be parsed, so the connection cannot continue.
+      std::string_view reply =
+          ec == bhttp::error::header_limit
+              ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+              : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+      send_all(fd, reply.data(), reply.size(), 0);
     }
     return false;
   }

@@ -9,9 +9,9 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,12 +20,6 @@ import unittest
 BIN = os.environ.get("CUSTODY_BIN", os.path.join(os.path.dirname(__file__), "../../build/src/custody"))
 SHARED = os.environ.get("CUSTODY_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
 IMAGES = os.path.join(SHARED, "images")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sha256(data: bytes) -> str:
@@ -66,9 +60,10 @@ class Server:
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "server.log")
 
-    def start(self, port=None):
-        self.port = port or free_port()
-        args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data_dir]
+    def start(self):
+        """Starts custody on a port the kernel picks (no races with other
+        test processes) and waits until it answers."""
+        args = [BIN, "serve", "--listen", "127.0.0.1:0", "--data", self.data_dir]
         if self.config is not None:
             cfg = os.path.join(self.data_dir, "custody.toml")
             with open(cfg, "w") as f:
@@ -76,16 +71,18 @@ class Server:
             args += ["--config", cfg]
         args += self.extra_args
         self.log = open(self.log_path, "ab")
+        log_start = self.log.tell()
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"custody exited with {self.proc.returncode}: {self.read_log()}")
-            try:
+            m = re.search(r"custody: serving http://127\.0\.0\.1:(\d+)", self.read_log()[log_start:])
+            if m:
+                self.port = int(m.group(1))
                 if self.request("GET", "/healthz").status == 200:
                     return self
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise RuntimeError("custody did not become healthy: " + self.read_log())
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
