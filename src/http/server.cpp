@@ -106,7 +106,8 @@ bool send_iov(int fd, std::string_view a, std::string_view b) {
   return send_all(fd, b.data() + (sent - a.size()), b.size() - (sent - a.size()), 0);
 }
 
-std::string response_head(const Response& res, uint64_t content_length, bool keep_alive) {
+// An HTTP/1.0 client keeps the connection only if told so explicitly.
+std::string response_head(const Response& res, uint64_t content_length, bool keep_alive, bool http10) {
   std::string head = fmt::format("HTTP/1.1 {} {}\r\n", res.status,
                                  std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status))));
   for (const auto& [k, v] : res.headers.fields()) {
@@ -117,6 +118,7 @@ std::string response_head(const Response& res, uint64_t content_length, bool kee
   }
   head += fmt::format("Content-Length: {}\r\n", content_length);
   if (!keep_alive) head += "Connection: close\r\n";
+  else if (http10) head += "Connection: keep-alive\r\n";
   head += "\r\n";
   return head;
 }
@@ -159,6 +161,8 @@ class ParserBodyReader final : public BodyReader {
   std::optional<uint64_t> content_length() const override { return length_; }
   uint64_t received() const { return received_; }
   bool done() const { return parser_.is_done(); }
+  // True while the client waits for "100 Continue" before sending its body.
+  bool body_withheld() const { return expect_continue_; }
 
  private:
   FdStream& stream_;
@@ -168,6 +172,20 @@ class ParserBodyReader final : public BodyReader {
   bool expect_continue_ = false;
   uint64_t received_ = 0;
 };
+
+// After answering a request whose body was not read (e.g. 413), read and
+// discard what the client still sends for a short while: closing a socket
+// with unread data makes the kernel send a reset, which can destroy the
+// response before the client reads it.
+void drain_before_close(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  char sink[64 * 1024];
+  while (std::chrono::steady_clock::now() < deadline && ::recv(fd, sink, sizeof sink, 0) > 0) {
+  }
+}
 
 void set_timeouts(int fd, uint32_t seconds) {
   timeval tv{static_cast<time_t>(seconds), 0};
@@ -204,6 +222,7 @@ struct Server::Impl {
   size_t rejecting = 0;   // threads answering 503
   static constexpr size_t kMaxRejecting = 64;
   std::set<int> idle_fds;  // connections waiting for their next request
+  std::set<int> open_fds;  // every connection being served
 
   ~Impl() {
     for (int fd : wake_pipe)
@@ -212,7 +231,8 @@ struct Server::Impl {
 
   void serve_connection(int fd);
   bool serve_request(int fd, beast::flat_buffer& buffer);
-  bool write_response(int fd, const Request& req, Response& res, bool keep_alive, uint64_t& bytes_out);
+  bool write_response(int fd, const Request& req, Response& res, bool keep_alive, bool http10,
+                      uint64_t& bytes_out);
   void reject_busy(int fd);
   void set_idle(int fd, bool idle) {
     std::lock_guard lock(mu);
@@ -319,7 +339,9 @@ void Server::run() {
   for (int fd : s.idle_fds) ::shutdown(fd, SHUT_RDWR);
   auto drained = [&] { return s.active == 0 && s.rejecting == 0; };
   if (!s.drained.wait_until(lock, deadline, drained)) {
-    for (int fd : s.idle_fds) ::shutdown(fd, SHUT_RDWR);
+    // Grace is over: cut every connection, including stalled uploads
+    // (their sessions stay resumable at the last complete chunk).
+    for (int fd : s.open_fds) ::shutdown(fd, SHUT_RDWR);
   }
   s.drained.wait(lock, drained);
 }
@@ -334,12 +356,7 @@ void Server::Impl::reject_busy(int fd) {
       kBody.size(), kBody);
   set_timeouts(fd, 1);
   send_all(fd, busy.data(), busy.size(), 0);
-  // Read what the client sent before closing, or the kernel answers its
-  // unread request with a reset that can destroy the 503 in flight.
-  ::shutdown(fd, SHUT_WR);
-  char sink[4096];
-  while (::recv(fd, sink, sizeof sink, 0) > 0) {
-  }
+  drain_before_close(fd);
   ::close(fd);
   std::lock_guard lock(mu);
   if (--rejecting == 0 && active == 0) drained.notify_all();
@@ -350,13 +367,21 @@ void Server::Impl::serve_connection(int fd) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   set_timeouts(fd, options.idle_timeout_seconds);
+  {
+    std::lock_guard lock(mu);
+    open_fds.insert(fd);
+  }
   beast::flat_buffer buffer;
   while (!stopping) {
     set_idle(fd, true);
     if (stopping) break;
     if (!serve_request(fd, buffer)) break;
   }
-  set_idle(fd, false);
+  {
+    std::lock_guard lock(mu);
+    idle_fds.erase(fd);
+    open_fds.erase(fd);
+  }
   ::close(fd);
   metrics->connection_closed();
   std::lock_guard lock(mu);
@@ -408,7 +433,9 @@ bool Server::Impl::serve_request(int fd, beast::flat_buffer& buffer) {
     res = handler(req);
   }
   bool keep_alive = msg.keep_alive() && !stopping;
-  if (!body.done()) {
+  if (!body.done() && body.body_withheld()) {
+    keep_alive = false;  // the client never sent the body; nothing to drain
+  } else if (!body.done()) {
     // Drain a small unread body so the connection can be reused.
     std::array<std::byte, 16 * 1024> sink{};
     uint64_t drained_bytes = 0;
@@ -420,21 +447,22 @@ bool Server::Impl::serve_request(int fd, beast::flat_buffer& buffer) {
     if (!body.done()) keep_alive = false;
   }
   uint64_t bytes_out = 0;
-  bool ok = write_response(fd, req, res, keep_alive, bytes_out);
+  bool ok = write_response(fd, req, res, keep_alive, msg.version() == 10, bytes_out);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics->observe(res.route, req.method, res.status, seconds, body.received(), bytes_out);
   access_log->write(AccessRecord{req.remote_address, req.method, req.target, res.route, res.status,
                                  body.received(), bytes_out, seconds,
                                  std::string(req.headers.get("User-Agent").value_or(""))});
+  if (ok && !body.done() && !body.body_withheld()) drain_before_close(fd);
   return ok && keep_alive;
 }
 
-bool Server::Impl::write_response(int fd, const Request& req, Response& res, bool keep_alive,
+bool Server::Impl::write_response(int fd, const Request& req, Response& res, bool keep_alive, bool http10,
                                   uint64_t& bytes_out) {
   bool head = req.method == "HEAD";
   uint64_t length = res.stream ? res.stream->length() : res.body.size();
   if (res.head_length) length = *res.head_length;
-  std::string header = response_head(res, length, keep_alive);
+  std::string header = response_head(res, length, keep_alive, http10);
   if (head || (!res.stream && res.body.empty())) {
     bytes_out = header.size();
     return send_all(fd, header.data(), header.size(), 0);

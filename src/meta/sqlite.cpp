@@ -95,6 +95,10 @@ Status Connection::exec(std::string_view sql) {
   return {};
 }
 
+void Connection::reset_statements() {
+  for (auto& [sql, st] : cache_) st->reset();
+}
+
 Result<Statement*> Connection::prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {

@@ -50,6 +50,10 @@ class Connection {
   Status exec(std::string_view sql);
   // Returns a cached, reset statement for `sql` (a string literal).
   Result<Statement*> prepare(const char* sql);
+  // Resets every cached statement. A statement left on a row keeps its read
+  // snapshot open past COMMIT, and the connection's next BEGIN IMMEDIATE
+  // then fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked").
+  void reset_statements();
   int64_t changes() const { return sqlite3_changes64(db_); }
 
  private:

@@ -364,6 +364,7 @@ Status SqliteMetaStore::run(const char* begin, const TxnFn& fn) {
   if (auto s = conn->exec(begin); !s) return s;
   SqliteTxn txn(*conn);
   Status result = fn(txn);
+  conn->reset_statements();
   if (!result) {
     (void)conn->exec("ROLLBACK");
     return result;

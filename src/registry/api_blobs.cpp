@@ -71,15 +71,19 @@ http::Response Api::handle_blob(http::Request& req, const Route& route) {
   res.headers.set("Cache-Control", "max-age=31536000");
   storage::ByteRange range{0, *size};
   if (auto rh = req.headers.get("Range")) {
+    // A Range this server does not understand (another unit, several
+    // ranges, bad syntax) is ignored as RFC 9110 14.2 asks: 200, whole blob.
     auto r = parse_range_header(*rh, *size);
-    if (!r) {
+    if (!r && r.error().code == ErrorCode::kOutOfRange) {
       http::Response bad = error_response({OciCode::kRangeInvalid, r.error().message, std::string(*rh)});
       bad.headers.set("Content-Range", fmt::format("bytes */{}", *size));
       return bad;
     }
-    range = {r->first, r->length()};
-    res.status = 206;
-    res.headers.set("Content-Range", fmt::format("bytes {}-{}/{}", r->first, r->last, *size));
+    if (r) {
+      range = {r->first, r->length()};
+      res.status = 206;
+      res.headers.set("Content-Range", fmt::format("bytes {}-{}/{}", r->first, r->last, *size));
+    }
   }
   if (req.method == "HEAD") {
     res.head_length = range.length;

@@ -134,6 +134,7 @@ http::Response Api::handle_referrers(http::Request& req, const Route& route) {
   auto list = registry_.referrers(route.name, *digest);
   if (!list) return error_response(list.error());
   auto filter = req.query_param("artifactType");
+  if (filter && filter->empty()) filter.reset();  // "?artifactType=" filters nothing
   json manifests = json::array();
   for (const auto& m : *list) {
     if (filter && m.artifact_type != *filter) continue;

@@ -126,6 +126,8 @@ std::string_view strip_media_type_params(std::string_view ct) {
 
 Result<ParsedManifest> parse_manifest(std::string_view body, std::string_view content_type) {
   if (body.empty()) return invalid("manifest body is empty");
+  // nlohmann skips a UTF-8 byte order mark, Go clients do not: refuse what they could not pull.
+  if (body.starts_with("\xEF\xBB\xBF")) return invalid("manifest must not start with a byte order mark");
   if (!depth_within(body, kMaxJsonDepth)) return invalid("manifest JSON is nested too deeply");
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return invalid("manifest is not well-formed JSON");
@@ -169,7 +171,8 @@ Result<ParsedManifest> parse_manifest(std::string_view body, std::string_view co
   }
   auto at = optional_string(doc, "artifactType", "manifest");
   if (!at) return std::unexpected(at.error());
-  m.artifact_type = *at;
+  // OCI 1.1: an empty artifactType counts as missing.
+  if (*at && !(*at)->empty()) m.artifact_type = *at;
   if (!m.artifact_type && m.config) m.artifact_type = m.config->media_type;
   if (auto s = check_annotations(doc, "manifest"); !s) return std::unexpected(s.error());
   if (auto a = doc.find("annotations"); a != doc.end() && a->is_object() && !a->empty()) m.annotations_json = a->dump();

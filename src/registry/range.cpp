@@ -23,19 +23,23 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
 
 Result<InclusiveRange> parse_upload_content_range(std::string_view value) {
   std::string_view v = trim(value);
+  std::optional<uint64_t> total;
   if (v.starts_with("bytes ")) {
     v.remove_prefix(6);
     auto slash = v.find('/');
     if (slash == std::string_view::npos) return fail(ErrorCode::kInvalidArgument, "malformed Content-Range");
-    std::string_view total = v.substr(slash + 1);
-    if (total != "*" && !parse_decimal(total)) return fail(ErrorCode::kInvalidArgument, "malformed Content-Range");
+    std::string_view total_text = v.substr(slash + 1);
+    total = parse_decimal(total_text);
+    if (total_text != "*" && !total) return fail(ErrorCode::kInvalidArgument, "malformed Content-Range");
     v = v.substr(0, slash);
   }
   auto dash = v.find('-');
   if (dash == std::string_view::npos) return fail(ErrorCode::kInvalidArgument, "malformed Content-Range");
   auto first = parse_decimal(v.substr(0, dash));
   auto last = parse_decimal(v.substr(dash + 1));
-  if (!first || !last || *last < *first)
+  // last == UINT64_MAX would make length() overflow to 0; a range must end
+  // inside the complete length it announces (RFC 9110 14.4).
+  if (!first || !last || *last < *first || *last == UINT64_MAX || (total && *last >= *total))
     return fail(ErrorCode::kInvalidArgument, "malformed Content-Range");
   return InclusiveRange{*first, *last};
 }

@@ -136,7 +136,10 @@ RegStatus Registry::delete_manifest(const std::string& repo, const Reference& re
     if (const auto* tag = std::get_if<std::string>(&ref)) {
       auto before = t.delete_tag(repo, *tag);
       if (!before) return server_fault(before.error());
-      if (!*before) return reg_fail(OciCode::kManifestUnknown, "tag unknown to registry", *tag);
+      if (!*before) {
+        if (auto s = require_repository(t, repo); !s) return s;
+        return reg_fail(OciCode::kManifestUnknown, "tag unknown to registry", *tag);
+      }
       json detail = {{"before", (*before)->str()}};
       if (auto e = t.append_event(event_of(actor, "tag.delete", repo, (*before)->str(), *tag, detail)); !e)
         return server_fault(e.error());
@@ -145,7 +148,10 @@ RegStatus Registry::delete_manifest(const std::string& repo, const Reference& re
     const Digest& digest = std::get<Digest>(ref);
     auto existing = t.get_manifest(repo, digest);
     if (!existing) return server_fault(existing.error());
-    if (!*existing) return reg_fail(OciCode::kManifestUnknown, "manifest unknown to registry", digest.str());
+    if (!*existing) {
+      if (auto s = require_repository(t, repo); !s) return s;
+      return reg_fail(OciCode::kManifestUnknown, "manifest unknown to registry", digest.str());
+    }
     auto tags = t.delete_manifest(repo, digest);
     if (!tags) return server_fault(tags.error());
     json detail = {{"tags", *tags}};
