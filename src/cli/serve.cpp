@@ -5,9 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include "audit/log_api.h"
+#include "audit/log_service.h"
 #include "cli/commands.h"
 #include "common/config.h"
 #include "http/server.h"
+#include "jobs/checkpointer.h"
 #include "meta/sqlite_meta_store.h"
 #include "registry/api.h"
 #include "storage/fs_blob_store.h"
@@ -50,6 +55,25 @@ std::string storage_gauges(meta::MetaStore& meta) {
       t.repositories, t.blobs, t.blob_bytes, t.manifests, t.events);
 }
 
+std::string default_origin() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "custody/local";
+  return std::string("custody/") + host;
+}
+
+Result<audit::WitnessPolicy> witness_policy(const LogConfig& c) {
+  audit::WitnessPolicy p;
+  p.quorum = c.witness_quorum;
+  for (const auto& key : c.witnesses) {
+    auto v = audit::NoteVerifier::parse(key);
+    if (!v) return fail(ErrorCode::kInvalidArgument, "log.witnesses: " + v.error().message);
+    if (v->type() != audit::SignatureType::kCosignatureV1)
+      return fail(ErrorCode::kInvalidArgument, "log.witnesses: " + v->name() + " is not a cosignature (type 0x04) key");
+    p.witnesses.push_back(std::move(*v));
+  }
+  return p;
+}
+
 http::Response plain(int status, std::string body, std::string type = "text/plain; charset=utf-8") {
   http::Response r;
   r.status = status;
@@ -75,6 +99,16 @@ int run_serve(const ServeOptions& options) {
   auto meta = meta::SqliteMetaStore::open(c.storage.data_dir / "meta.db");
   if (!meta) return fatal("metadata store", meta.error());
 
+  std::string origin = c.log.origin.empty() ? default_origin() : c.log.origin;
+  auto log_key = audit::load_or_create_log_key(c.storage.data_dir / "log.key", origin);
+  if (!log_key) return fatal("log key", log_key.error());
+  auto witnesses = witness_policy(c.log);
+  if (!witnesses) return fatal("config", witnesses.error());
+  audit::CustodyLog custody_log(**meta, std::move(*log_key), std::move(*witnesses));
+  audit::LogApi log_api(custody_log);
+  jobs::Checkpointer checkpointer(custody_log, **meta, std::chrono::milliseconds(c.log.checkpoint_interval_ms),
+                                  c.log.checkpoint_events);
+
   registry::Registry reg(**blobs, **meta, {c.limits.manifest_max_bytes, c.limits.upload_max_bytes});
   registry::Api api(reg, {c.limits.page_size_max});
   http::Metrics metrics;
@@ -84,6 +118,7 @@ int run_serve(const ServeOptions& options) {
 
   auto handler = [&](http::Request& req) -> http::Response {
     if (req.path.starts_with("/v2")) return api.handle(req);
+    if (req.path.starts_with("/log/")) return log_api.handle(req);
     http::Response r;
     if (req.path == "/healthz") {
       r = plain(200, "ok\n");
@@ -129,6 +164,7 @@ int run_serve(const ServeOptions& options) {
                host.c_str(), (*server)->port(), c.storage.data_dir.c_str(), host.c_str(), (*server)->port());
   std::fflush(stderr);
 
+  checkpointer.start();
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -138,6 +174,7 @@ int run_serve(const ServeOptions& options) {
   (*server)->run();
   // run() returns only after stop(); the signal thread has finished.
   signal_thread.join();
+  checkpointer.stop();
   std::fprintf(stderr, "custody: stopped\n");
   return 0;
 }

@@ -74,6 +74,37 @@ Status apply_limits(const toml::table& t, LimitsConfig& l) {
   return read_uint(t, "limits", "upload_max_bytes", l.upload_max_bytes);
 }
 
+Status apply_log(const toml::table& t, LogConfig& l) {
+  if (auto r = check_keys(t, "log", {"origin", "checkpoint_interval_ms", "checkpoint_events", "witnesses",
+                                      "witness_quorum", "record_pulls"});
+      !r)
+    return r;
+  Status r;
+  if (!(r = read_string(t, "log", "origin", l.origin))) return r;
+  if (!(r = read_uint(t, "log", "checkpoint_interval_ms", l.checkpoint_interval_ms))) return r;
+  if (!(r = read_uint(t, "log", "checkpoint_events", l.checkpoint_events))) return r;
+  if (!(r = read_uint(t, "log", "witness_quorum", l.witness_quorum))) return r;
+  if (const toml::node* n = t.get("record_pulls")) {
+    auto v = n->value<bool>();
+    if (!v) return fail(ErrorCode::kInvalidArgument, "config: log.record_pulls must be true or false");
+    l.record_pulls = *v;
+  }
+  if (const toml::node* n = t.get("witnesses")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return fail(ErrorCode::kInvalidArgument, "config: log.witnesses must be an array of keys");
+    for (const auto& item : *arr) {
+      auto v = item.value<std::string>();
+      if (!v) return fail(ErrorCode::kInvalidArgument, "config: log.witnesses must hold strings");
+      l.witnesses.push_back(*v);
+    }
+  }
+  if (l.witness_quorum > l.witnesses.size())
+    return fail(ErrorCode::kInvalidArgument, "config: log.witness_quorum exceeds the number of witnesses");
+  if (l.checkpoint_interval_ms == 0 || l.checkpoint_events == 0)
+    return fail(ErrorCode::kInvalidArgument, "config: log checkpoint interval and events must be > 0");
+  return {};
+}
+
 }  // namespace
 
 Result<Config> Config::parse_toml(std::string_view text) {
@@ -84,7 +115,7 @@ Result<Config> Config::parse_toml(std::string_view text) {
     return fail(ErrorCode::kInvalidArgument, fmt::format("config: {} (line {})", e.description(),
                                                          e.source().begin.line));
   }
-  if (auto r = check_keys(root, "", {"server", "storage", "limits"}); !r) return std::unexpected(r.error());
+  if (auto r = check_keys(root, "", {"server", "storage", "limits", "log"}); !r) return std::unexpected(r.error());
   Config c;
   if (const auto* t = section_of(root, "server")) {
     if (auto r = apply_server(*t, c.server); !r) return std::unexpected(r.error());
@@ -97,6 +128,9 @@ Result<Config> Config::parse_toml(std::string_view text) {
   }
   if (const auto* t = section_of(root, "limits")) {
     if (auto r = apply_limits(*t, c.limits); !r) return std::unexpected(r.error());
+  }
+  if (const auto* t = section_of(root, "log")) {
+    if (auto r = apply_log(*t, c.log); !r) return std::unexpected(r.error());
   }
   if (c.limits.page_size_max == 0) return fail(ErrorCode::kInvalidArgument, "config: limits.page_size_max must be > 0");
   return c;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 
@@ -38,10 +39,26 @@ struct LimitsConfig {
   uint64_t upload_max_bytes = 0;       // 0 = unlimited
 };
 
+struct LogConfig {
+  // Names the log in its checkpoints; "" means "custody/<hostname>".
+  std::string origin;
+  // A checkpoint is signed when this much time passed or this many events
+  // arrived since the last one (whichever comes first).
+  uint32_t checkpoint_interval_ms = 1000;
+  uint32_t checkpoint_events = 1000;
+  // Witness (cosigner) verifier keys, and how many must cosign a
+  // checkpoint before /log/checkpoint publishes it.
+  std::vector<std::string> witnesses;
+  uint32_t witness_quorum = 0;
+  // Record manifest and blob pulls as events (batched).
+  bool record_pulls = false;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
   LimitsConfig limits;
+  LogConfig log;
 
   // Parses TOML text; unknown keys are errors so typos do not go unnoticed.
   static Result<Config> parse_toml(std::string_view text);

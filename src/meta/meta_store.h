@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "audit/event.h"
+#include "audit/merkle.h"
 #include "common/digest.h"
 #include "common/error.h"
 
@@ -36,18 +38,14 @@ struct ManifestReference {
   Kind kind;
 };
 
-// A custody-log event. `detail_json` holds action-specific fields.
-struct Event {
-  int64_t seq = 0;        // assigned by append_event
-  int64_t time_ms = 0;    // assigned by append_event when 0
-  std::string actor = "anonymous";
-  std::string auth = "none";  // how the actor authenticated
-  std::string source;         // client address
-  std::string action;         // e.g. "manifest.push"
-  std::string repository;
-  std::string digest;
-  std::string tag;
-  std::string detail_json = "{}";
+// A custody-log event (audit/event.h defines it and its encoding).
+using Event = audit::Event;
+
+// A signed checkpoint of the log, as published.
+struct StoredCheckpoint {
+  int64_t size = 0;
+  int64_t time_ms = 0;
+  std::string note;  // C2SP signed note (tlog-checkpoint body)
 };
 
 struct UploadSession {
@@ -101,9 +99,25 @@ class Txn {
   virtual Result<std::optional<UploadSession>> find_upload(const std::string& id) = 0;
   virtual Status delete_upload(const std::string& id) = 0;
 
-  // The custody log. Returns the event's sequence number.
+  // The custody log. append_event assigns the next sequence number (and
+  // the time, if unset), stores the canonical entry and appends its leaf to
+  // the Merkle tree, all inside this transaction. Returns the seq.
   virtual Result<int64_t> append_event(const Event& e) = 0;
   virtual Result<std::vector<Event>> events_after(int64_t seq, uint32_t limit) = 0;
+  // Number of events = leaves in the tree.
+  virtual Result<int64_t> log_size() = 0;
+  // Entry bytes of leaves [first, first + count), as hashed into the tree.
+  virtual Result<std::vector<std::string>> log_entries(int64_t first, uint32_t count) = 0;
+  // Events whose digest is `digest`, or whose subject is (signatures and
+  // other referrers), in log order.
+  virtual Result<std::vector<Event>> events_about(const std::string& digest) = 0;
+  // The tree's stored complete-subtree hashes (valid for this transaction).
+  virtual audit::HashStore& log_nodes() = 0;
+  virtual Status put_checkpoint(const StoredCheckpoint& c) = 0;
+  virtual Result<std::optional<StoredCheckpoint>> latest_checkpoint() = 0;
+  virtual Result<std::optional<StoredCheckpoint>> checkpoint_at(int64_t size) = 0;
+  // The newest checkpoints, largest size first.
+  virtual Result<std::vector<StoredCheckpoint>> recent_checkpoints(uint32_t limit) = 0;
 
   virtual Result<Totals> totals() = 0;
 };

@@ -75,7 +75,23 @@ CREATE TABLE events (
   repository TEXT NOT NULL,
   digest TEXT NOT NULL,
   tag TEXT NOT NULL,
-  detail TEXT NOT NULL
+  detail TEXT NOT NULL,
+  entry BLOB NOT NULL          -- the canonical bytes hashed into the Merkle tree
+);
+CREATE INDEX events_by_digest ON events(digest);
+
+-- Hashes of complete subtrees of the log's Merkle tree (audit/merkle.h).
+CREATE TABLE log_nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoints (
+  size INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  note TEXT NOT NULL
 );
 )sql",
 };

@@ -5,6 +5,7 @@
 #include "common/time.h"
 #include "meta/schema.h"
 #include "meta/sqlite.h"
+#include "meta/sqlite_log.h"
 
 namespace custody::meta {
 namespace {
@@ -21,7 +22,7 @@ std::optional<Digest> opt_digest(const std::optional<std::string>& s) {
 
 class SqliteTxn final : public Txn {
  public:
-  explicit SqliteTxn(Connection& c) : c_(c) {}
+  explicit SqliteTxn(Connection& c) : c_(c), log_(c) {}
 
   Result<bool> repository_exists(const std::string& name) override {
     auto st = c_.prepare("SELECT 1 FROM repositories WHERE name = ?1");
@@ -213,35 +214,21 @@ class SqliteTxn final : public Txn {
     return (*st)->run();
   }
 
-  Result<int64_t> append_event(const Event& e) override {
-    auto st = c_.prepare(
-        "INSERT INTO events(time_ms, actor, auth, source, action, repository, digest, tag, detail) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq");
-    if (!st) return std::unexpected(st.error());
-    (*st)->bind(1, e.time_ms ? e.time_ms : now_unix_ms()).bind(2, e.actor).bind(3, e.auth).bind(4, e.source);
-    (*st)->bind(5, e.action).bind(6, e.repository).bind(7, e.digest).bind(8, e.tag).bind(9, e.detail_json);
-    auto row = (*st)->step();
-    if (!row) return std::unexpected(row.error());
-    int64_t seq = (*st)->int64(0);
-    if (auto s = (*st)->run(); !s) return std::unexpected(s.error());
-    return seq;
-  }
-
+  Result<int64_t> append_event(const Event& e) override { return log_.append(e); }
   Result<std::vector<Event>> events_after(int64_t seq, uint32_t limit) override {
-    auto st = c_.prepare(
-        "SELECT seq, time_ms, actor, auth, source, action, repository, digest, tag, detail FROM events "
-        "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-    if (!st) return std::unexpected(st.error());
-    (*st)->bind(1, seq).bind(2, static_cast<int64_t>(limit));
-    std::vector<Event> out;
-    for (;;) {
-      auto row = (*st)->step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) return out;
-      Statement& s = **st;
-      out.push_back(Event{s.int64(0), s.int64(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6),
-                          s.text(7), s.text(8), s.text(9)});
-    }
+    return log_.events_after(seq, limit);
+  }
+  Result<int64_t> log_size() override { return log_.size(); }
+  Result<std::vector<std::string>> log_entries(int64_t first, uint32_t count) override {
+    return log_.entries(first, count);
+  }
+  Result<std::vector<Event>> events_about(const std::string& digest) override { return log_.events_about(digest); }
+  audit::HashStore& log_nodes() override { return log_.nodes(); }
+  Status put_checkpoint(const StoredCheckpoint& c) override { return log_.put_checkpoint(c); }
+  Result<std::optional<StoredCheckpoint>> latest_checkpoint() override { return log_.latest_checkpoint(); }
+  Result<std::optional<StoredCheckpoint>> checkpoint_at(int64_t size) override { return log_.checkpoint_at(size); }
+  Result<std::vector<StoredCheckpoint>> recent_checkpoints(uint32_t limit) override {
+    return log_.recent_checkpoints(limit);
   }
 
   Result<Totals> totals() override {
@@ -295,6 +282,7 @@ class SqliteTxn final : public Txn {
   }
 
   Connection& c_;
+  SqliteLog log_;
 };
 
 Status migrate(Connection& c) {

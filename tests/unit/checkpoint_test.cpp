@@ -153,7 +153,7 @@ TEST(CheckpointTest, RejectsMalformedBodies) {
   EXPECT_EQ(Checkpoint::parse(o + "0\n" + r)->size(), 0u);
 }
 
-class SignedCheckpointTest : public ::testing::Test {
+class CheckpointSignedTest : public ::testing::Test {
  protected:
   void SetUp() override {
     log_ = *NoteSigner::generate(kOrigin);
@@ -170,7 +170,7 @@ class SignedCheckpointTest : public ::testing::Test {
   std::string signed_;
 };
 
-TEST_F(SignedCheckpointTest, OpensWithTheLogKey) {
+TEST_F(CheckpointSignedTest, OpensWithTheLogKey) {
   auto c = open_checkpoint(signed_, kOrigin, log_->verifier());
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->checkpoint, *checkpoint_);
@@ -178,7 +178,7 @@ TEST_F(SignedCheckpointTest, OpensWithTheLogKey) {
   EXPECT_EQ(signed_.substr(0, checkpoint_->text().size()), checkpoint_->text());
 }
 
-TEST_F(SignedCheckpointTest, RejectsWrongKeyWrongOriginAndTampering) {
+TEST_F(CheckpointSignedTest, RejectsWrongKeyWrongOriginAndTampering) {
   auto other = NoteSigner::generate(kOrigin);
   auto wrong_key = open_checkpoint(signed_, kOrigin, other->verifier());
   ASSERT_FALSE(wrong_key);
@@ -200,7 +200,7 @@ TEST_F(SignedCheckpointTest, RejectsWrongKeyWrongOriginAndTampering) {
   EXPECT_FALSE(open_checkpoint(signed_, kOrigin, log_->verifier(), log_as_witness));
 }
 
-TEST_F(SignedCheckpointTest, WitnessCosignaturesVerifyWithTheirTimestamps) {
+TEST_F(CheckpointSignedTest, WitnessCosignaturesVerifyWithTheirTimestamps) {
   auto once = cosign_checkpoint(signed_, *witness_a_, 1679315147);
   ASSERT_TRUE(once) << once.error().message;
   auto twice = cosign_checkpoint(*once, *witness_b_, 1700000000);
@@ -224,7 +224,7 @@ TEST_F(SignedCheckpointTest, WitnessCosignaturesVerifyWithTheirTimestamps) {
             1800000000u);
 }
 
-TEST_F(SignedCheckpointTest, ForgedCosignaturesFail) {
+TEST_F(CheckpointSignedTest, ForgedCosignaturesFail) {
   auto cosigned = *cosign_checkpoint(signed_, *witness_a_, 1679315147);
   auto note = *Note::parse(cosigned);
   // Change the timestamp the witness signed.
