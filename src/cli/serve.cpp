@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "http/server.h"
 #include "jobs/checkpointer.h"
+#include "jobs/pull_recorder.h"
 #include "meta/sqlite_meta_store.h"
 #include "registry/api.h"
 #include "storage/fs_blob_store.h"
@@ -85,6 +86,15 @@ http::Response plain(int status, std::string body, std::string type = "text/plai
 }  // namespace
 
 int run_serve(const ServeOptions& options) {
+  // Signals are taken by one thread with sigwait, never by handlers; block
+  // them before any thread starts so that every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   auto config = load_config(options);
   if (!config) return fatal("config", config.error());
   const Config& c = *config;
@@ -110,7 +120,13 @@ int run_serve(const ServeOptions& options) {
                                   c.log.checkpoint_events);
 
   registry::Registry reg(**blobs, **meta, {c.limits.manifest_max_bytes, c.limits.upload_max_bytes});
-  registry::Api api(reg, {c.limits.page_size_max});
+  std::optional<jobs::PullRecorder> pulls;
+  registry::ApiOptions api_options{c.limits.page_size_max, {}};
+  if (c.log.record_pulls) {
+    pulls.emplace(**meta, std::chrono::milliseconds(c.log.checkpoint_interval_ms));
+    api_options.on_pull = [&pulls](meta::Event e) { pulls->record(std::move(e)); };
+  }
+  registry::Api api(reg, api_options);
   http::Metrics metrics;
   metrics.set_gauge_source([&] { return storage_gauges(**meta); });
   auto access_log = http::AccessLog::open(c.server.access_log);
@@ -137,14 +153,6 @@ int run_serve(const ServeOptions& options) {
     r.route = req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics" ? req.path.substr(1) : "other";
     return r;
   };
-
-  // Signals are taken by one thread with sigwait, never by handlers.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   http::ServerOptions so;
   so.host = addr->first;
@@ -174,6 +182,7 @@ int run_serve(const ServeOptions& options) {
   (*server)->run();
   // run() returns only after stop(); the signal thread has finished.
   signal_thread.join();
+  if (pulls) pulls->stop();
   checkpointer.stop();
   std::fprintf(stderr, "custody: stopped\n");
   return 0;

@@ -66,6 +66,21 @@ std::string upload_location(const std::string& repo, const std::string& id) {
 
 std::string range_value(uint64_t size) { return fmt::format("0-{}", size == 0 ? 0 : size - 1); }
 
+void Api::record_pull(const http::Request& req, std::string action, const std::string& repo, const Digest& digest,
+                      std::string tag) {
+  if (!options_.on_pull) return;
+  Actor a = actor_of(req);
+  meta::Event e;
+  e.actor = a.name;
+  e.auth = a.auth;
+  e.source = a.source;
+  e.action = std::move(action);
+  e.repository = repo;
+  e.digest = digest.str();
+  e.tag = std::move(tag);
+  options_.on_pull(std::move(e));
+}
+
 http::Response Api::handle(http::Request& req) {
   Route route = match_route(req.path);
   http::Response res;

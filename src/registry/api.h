@@ -13,6 +13,9 @@ namespace custody::registry {
 
 struct ApiOptions {
   uint32_t page_size_max = 1000;
+  // Called for every successful manifest or blob GET when pulls are
+  // recorded (log.record_pulls); the callee batches them into the log.
+  std::function<void(meta::Event)> on_pull;
 };
 
 class Api {
@@ -30,6 +33,8 @@ class Api {
   http::Response handle_tags(http::Request& req, const Route& route);
   http::Response handle_catalog(http::Request& req);
   http::Response handle_referrers(http::Request& req, const Route& route);
+  void record_pull(const http::Request& req, std::string action, const std::string& repo, const Digest& digest,
+                   std::string tag);
 
   Registry& registry_;
   ApiOptions options_;

@@ -92,6 +92,7 @@ http::Response Api::handle_blob(http::Request& req, const Route& route) {
   auto src = registry_.open_blob(route.name, *digest, range);
   if (!src) return error_response(src.error());
   res.stream = std::move(*src);
+  record_pull(req, "blob.pull", route.name, *digest, "");
   return res;
 }
 

@@ -97,6 +97,10 @@ http::Response Api::handle_manifest(http::Request& req, const Route& route) {
   res.headers.set("ETag", fmt::format("\"{}\"", rec->digest.str()));
   if (rec->subject) res.headers.set("OCI-Subject", rec->subject->str());
   res.body = std::move(rec->body);
+  if (req.method == "GET") {
+    const auto* tag = std::get_if<std::string>(&*ref);
+    record_pull(req, "manifest.pull", route.name, rec->digest, tag ? *tag : "");
+  }
   return res;
 }
 
