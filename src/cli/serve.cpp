@@ -83,6 +83,111 @@ http::Response plain(int status, std::string body, std::string type = "text/plai
   return r;
 }
 
+// Everything `custody serve` runs, built from the config in dependency
+// order and torn down in reverse.
+struct Services {
+  std::unique_ptr<storage::FsBlobStore> blobs;
+  std::unique_ptr<meta::SqliteMetaStore> meta;
+  std::unique_ptr<audit::CustodyLog> log;
+  std::unique_ptr<audit::LogApi> log_api;
+  std::unique_ptr<jobs::Checkpointer> checkpointer;
+  std::unique_ptr<jobs::PullRecorder> pulls;
+  std::unique_ptr<registry::Registry> registry;
+  std::unique_ptr<registry::Api> api;
+  std::unique_ptr<http::AccessLog> access_log;
+  http::Metrics metrics;
+
+  http::Response handle(http::Request& req);
+  http::Response handle_operations(const http::Request& req);
+};
+
+Status open_log(const Config& c, Services& s) {
+  std::string origin = c.log.origin.empty() ? default_origin() : c.log.origin;
+  auto key = audit::load_or_create_log_key(c.storage.data_dir / "log.key", origin);
+  if (!key) return fail(key.error().code, "log key: " + key.error().message);
+  auto witnesses = witness_policy(c.log);
+  if (!witnesses) return std::unexpected(witnesses.error());
+  s.log = std::make_unique<audit::CustodyLog>(*s.meta, std::move(*key), std::move(*witnesses));
+  s.log_api = std::make_unique<audit::LogApi>(*s.log);
+  s.checkpointer = std::make_unique<jobs::Checkpointer>(
+      *s.log, *s.meta, std::chrono::milliseconds(c.log.checkpoint_interval_ms), c.log.checkpoint_events);
+  if (c.log.record_pulls)
+    s.pulls = std::make_unique<jobs::PullRecorder>(*s.meta, std::chrono::milliseconds(c.log.checkpoint_interval_ms));
+  return {};
+}
+
+Result<std::unique_ptr<Services>> open_services(const Config& c) {
+  auto s = std::make_unique<Services>();
+  std::error_code ec;
+  std::filesystem::create_directories(c.storage.data_dir, ec);
+  if (ec) return fail(ErrorCode::kInternal, "data directory: " + ec.message());
+  auto blobs = storage::FsBlobStore::open_at(c.storage.data_dir);
+  if (!blobs) return fail(blobs.error().code, "blob store: " + blobs.error().message);
+  s->blobs = std::move(*blobs);
+  auto meta = meta::SqliteMetaStore::open(c.storage.data_dir / "meta.db");
+  if (!meta) return fail(meta.error().code, "metadata store: " + meta.error().message);
+  s->meta = std::move(*meta);
+  if (auto r = open_log(c, *s); !r) return std::unexpected(r.error());
+  s->registry = std::make_unique<registry::Registry>(
+      *s->blobs, *s->meta, registry::RegistryLimits{c.limits.manifest_max_bytes, c.limits.upload_max_bytes});
+  registry::ApiOptions api_options{c.limits.page_size_max, {}};
+  if (s->pulls) api_options.on_pull = [p = s->pulls.get()](meta::Event e) { p->record(std::move(e)); };
+  s->api = std::make_unique<registry::Api>(*s->registry, api_options);
+  s->metrics.set_gauge_source([m = s->meta.get()] { return storage_gauges(*m); });
+  auto access_log = http::AccessLog::open(c.server.access_log);
+  if (!access_log) return fail(access_log.error().code, "access log: " + access_log.error().message);
+  s->access_log = std::move(*access_log);
+  return s;
+}
+
+http::Response Services::handle(http::Request& req) {
+  if (req.path.starts_with("/v2")) return api->handle(req);
+  if (req.path.starts_with("/log/")) return log_api->handle(req);
+  return handle_operations(req);
+}
+
+http::Response Services::handle_operations(const http::Request& req) {
+  http::Response r;
+  if (req.path == "/healthz") {
+    r = plain(200, "ok\n");
+  } else if (req.path == "/readyz") {
+    auto s = meta->read([](meta::Txn& t) -> Status {
+      auto totals = t.totals();
+      if (!totals) return std::unexpected(totals.error());
+      return {};
+    });
+    r = s ? plain(200, "ready\n") : plain(503, "metadata store unavailable\n");
+  } else if (req.path == "/metrics") {
+    r = plain(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  } else {
+    r = plain(404, "not found\n");
+    return r;
+  }
+  r.route = req.path.substr(1);
+  return r;
+}
+
+http::ServerOptions server_options(const Config& c, const std::pair<std::string, uint16_t>& addr) {
+  http::ServerOptions so;
+  so.host = addr.first;
+  so.port = addr.second;
+  so.max_connections = c.server.max_connections;
+  so.header_max_bytes = c.limits.header_max_bytes;
+  so.idle_timeout_seconds = c.server.idle_timeout_seconds;
+  so.shutdown_grace_seconds = c.server.shutdown_grace_seconds;
+  return so;
+}
+
+void announce(const Config& c, const std::string& bound_host, uint16_t port) {
+  std::string host = bound_host.find(':') != std::string::npos ? "[" + bound_host + "]" : bound_host;
+  if (host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  std::fprintf(stderr,
+               "custody: serving http://%s:%u (data in %s)\n"
+               "custody: try  skopeo copy --dest-tls-verify=false oci-archive:IMAGE.tar docker://%s:%u/demo/app:1\n",
+               host.c_str(), port, c.storage.data_dir.c_str(), host.c_str(), port);
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 int run_serve(const ServeOptions& options) {
@@ -97,93 +202,27 @@ int run_serve(const ServeOptions& options) {
 
   auto config = load_config(options);
   if (!config) return fatal("config", config.error());
-  const Config& c = *config;
-  auto addr = http::parse_listen_address(c.server.listen);
+  auto addr = http::parse_listen_address(config->server.listen);
   if (!addr) return fatal("listen", addr.error());
-
-  std::error_code ec;
-  std::filesystem::create_directories(c.storage.data_dir, ec);
-  if (ec) return fatal("data directory", Error::internal(ec.message()));
-  auto blobs = storage::FsBlobStore::open_at(c.storage.data_dir);
-  if (!blobs) return fatal("blob store", blobs.error());
-  auto meta = meta::SqliteMetaStore::open(c.storage.data_dir / "meta.db");
-  if (!meta) return fatal("metadata store", meta.error());
-
-  std::string origin = c.log.origin.empty() ? default_origin() : c.log.origin;
-  auto log_key = audit::load_or_create_log_key(c.storage.data_dir / "log.key", origin);
-  if (!log_key) return fatal("log key", log_key.error());
-  auto witnesses = witness_policy(c.log);
-  if (!witnesses) return fatal("config", witnesses.error());
-  audit::CustodyLog custody_log(**meta, std::move(*log_key), std::move(*witnesses));
-  audit::LogApi log_api(custody_log);
-  jobs::Checkpointer checkpointer(custody_log, **meta, std::chrono::milliseconds(c.log.checkpoint_interval_ms),
-                                  c.log.checkpoint_events);
-
-  registry::Registry reg(**blobs, **meta, {c.limits.manifest_max_bytes, c.limits.upload_max_bytes});
-  std::optional<jobs::PullRecorder> pulls;
-  registry::ApiOptions api_options{c.limits.page_size_max, {}};
-  if (c.log.record_pulls) {
-    pulls.emplace(**meta, std::chrono::milliseconds(c.log.checkpoint_interval_ms));
-    api_options.on_pull = [&pulls](meta::Event e) { pulls->record(std::move(e)); };
-  }
-  registry::Api api(reg, api_options);
-  http::Metrics metrics;
-  metrics.set_gauge_source([&] { return storage_gauges(**meta); });
-  auto access_log = http::AccessLog::open(c.server.access_log);
-  if (!access_log) return fatal("access log", access_log.error());
-
-  auto handler = [&](http::Request& req) -> http::Response {
-    if (req.path.starts_with("/v2")) return api.handle(req);
-    if (req.path.starts_with("/log/")) return log_api.handle(req);
-    http::Response r;
-    if (req.path == "/healthz") {
-      r = plain(200, "ok\n");
-    } else if (req.path == "/readyz") {
-      auto s = (*meta)->read([](meta::Txn& t) -> Status {
-        auto r = t.totals();
-        if (!r) return std::unexpected(r.error());
-        return {};
-      });
-      r = s ? plain(200, "ready\n") : plain(503, "metadata store unavailable\n");
-    } else if (req.path == "/metrics") {
-      r = plain(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-    } else {
-      r = plain(404, "not found\n");
-    }
-    r.route = req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics" ? req.path.substr(1) : "other";
-    return r;
-  };
-
-  http::ServerOptions so;
-  so.host = addr->first;
-  so.port = addr->second;
-  so.max_connections = c.server.max_connections;
-  so.header_max_bytes = c.limits.header_max_bytes;
-  so.idle_timeout_seconds = c.server.idle_timeout_seconds;
-  so.shutdown_grace_seconds = c.server.shutdown_grace_seconds;
-  auto server = http::Server::listen(so, handler, &metrics, access_log->get());
+  auto services = open_services(*config);
+  if (!services) return fatal("start", services.error());
+  Services& s = **services;
+  auto server = http::Server::listen(server_options(*config, *addr), [&s](http::Request& req) { return s.handle(req); },
+                                     &s.metrics, s.access_log.get());
   if (!server) return fatal("listen", server.error());
+  announce(*config, addr->first, (*server)->port());
 
-  std::string host = addr->first.find(':') != std::string::npos ? "[" + addr->first + "]" : addr->first;
-  if (host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  std::fprintf(stderr,
-               "custody: serving http://%s:%u (data in %s)\n"
-               "custody: try  skopeo copy --dest-tls-verify=false oci-archive:IMAGE.tar docker://%s:%u/demo/app:1\n",
-               host.c_str(), (*server)->port(), c.storage.data_dir.c_str(), host.c_str(), (*server)->port());
-  std::fflush(stderr);
-
-  checkpointer.start();
+  s.checkpointer->start();
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
     std::fprintf(stderr, "custody: signal %d, draining connections\n", sig);
     (*server)->stop();
   });
-  (*server)->run();
-  // run() returns only after stop(); the signal thread has finished.
+  (*server)->run();  // returns once stop() was called and connections drained
   signal_thread.join();
-  if (pulls) pulls->stop();
-  checkpointer.stop();
+  if (s.pulls) s.pulls->stop();
+  s.checkpointer->stop();
   std::fprintf(stderr, "custody: stopped\n");
   return 0;
 }
