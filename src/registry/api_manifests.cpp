@@ -111,10 +111,10 @@ http::Response Api::handle_tags(http::Request& req, const Route& route) {
   auto [n, last] = *args;
   auto page = registry_.list_tags(route.name, last, n);
   if (!page) return error_response(page.error());
-  json body = {{"name", route.name}, {"tags", page->first}};
+  json body = {{"name", route.name}, {"tags", page->names}};
   http::Response res = json_response(200, dump(body));
-  if (page->second && !page->first.empty())
-    set_next_link(res, fmt::format("/v2/{}/tags/list", route.name), n, page->first.back());
+  if (page->more && !page->names.empty())
+    set_next_link(res, fmt::format("/v2/{}/tags/list", route.name), n, page->names.back());
   return res;
 }
 
@@ -125,9 +125,9 @@ http::Response Api::handle_catalog(http::Request& req) {
   auto [n, last] = *args;
   auto page = registry_.list_repositories(last, n);
   if (!page) return error_response(page.error());
-  json body = {{"repositories", page->first}};
+  json body = {{"repositories", page->names}};
   http::Response res = json_response(200, dump(body));
-  if (page->second && !page->first.empty()) set_next_link(res, "/v2/_catalog", n, page->first.back());
+  if (page->more && !page->names.empty()) set_next_link(res, "/v2/_catalog", n, page->names.back());
   return res;
 }
 

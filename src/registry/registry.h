@@ -45,6 +45,12 @@ struct PushedManifest {
   std::optional<Digest> subject;
 };
 
+// One page of a sorted listing.
+struct Page {
+  std::vector<std::string> names;
+  bool more = false;  // names follow the last one
+};
+
 // A chunk as announced by the client, for order checks.
 struct ChunkHeader {
   std::optional<InclusiveRange> content_range;
@@ -85,11 +91,9 @@ class Registry {
                                          std::string_view content_type, const Actor& actor);
   RegResult<meta::ManifestRecord> get_manifest(const std::string& repo, const Reference& ref);
   RegStatus delete_manifest(const std::string& repo, const Reference& ref, const Actor& actor);
-  // Returns up to `limit` names after `after`, plus whether more follow.
-  RegResult<std::pair<std::vector<std::string>, bool>> list_tags(const std::string& repo,
-                                                                 const std::string& after, uint32_t limit);
-  RegResult<std::pair<std::vector<std::string>, bool>> list_repositories(const std::string& after,
-                                                                         uint32_t limit);
+  // Up to `limit` names sorted after `after`.
+  RegResult<Page> list_tags(const std::string& repo, const std::string& after, uint32_t limit);
+  RegResult<Page> list_repositories(const std::string& after, uint32_t limit);
   RegResult<std::vector<meta::ManifestRecord>> referrers(const std::string& repo, const Digest& subject);
 
   const RegistryLimits& limits() const { return limits_; }

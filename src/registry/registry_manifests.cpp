@@ -22,6 +22,23 @@ bool is_foreign_layer(const Descriptor& d) {
                         d.media_type.find("nondistributable") != std::string::npos);
 }
 
+// Runs a query for limit + 1 names and cuts it to a page, noting whether
+// more follow (which decides the Link header).
+RegResult<Page> page_of(meta::MetaStore& meta, uint32_t limit,
+                        const std::function<RegResult<std::vector<std::string>>(meta::Txn&)>& query) {
+  Page out;
+  auto r = read(meta, [&](meta::Txn& t) -> RegStatus {
+    auto names = query(t);
+    if (!names) return std::unexpected(names.error());
+    out.more = names->size() > limit;
+    if (out.more) names->resize(limit);
+    out.names = std::move(*names);
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
+  return out;
+}
+
 RegStatus require_repository(meta::Txn& t, const std::string& repo) {
   auto exists = t.repository_exists(repo);
   if (!exists) return server_fault(exists.error());
@@ -161,36 +178,21 @@ RegStatus Registry::delete_manifest(const std::string& repo, const Reference& re
   });
 }
 
-RegResult<std::pair<std::vector<std::string>, bool>> Registry::list_tags(const std::string& repo,
-                                                                         const std::string& after,
-                                                                         uint32_t limit) {
-  std::pair<std::vector<std::string>, bool> out;
-  auto r = read(meta_, [&](meta::Txn& t) -> RegStatus {
-    if (auto s = require_repository(t, repo); !s) return s;
+RegResult<Page> Registry::list_tags(const std::string& repo, const std::string& after, uint32_t limit) {
+  return page_of(meta_, limit, [&](meta::Txn& t) -> RegResult<std::vector<std::string>> {
+    if (auto s = require_repository(t, repo); !s) return std::unexpected(s.error());
     auto tags = t.list_tags(repo, after, limit + 1);
     if (!tags) return server_fault(tags.error());
-    out.second = tags->size() > limit;
-    if (out.second) tags->resize(limit);
-    out.first = std::move(*tags);
-    return {};
+    return std::move(*tags);
   });
-  if (!r) return std::unexpected(r.error());
-  return out;
 }
 
-RegResult<std::pair<std::vector<std::string>, bool>> Registry::list_repositories(const std::string& after,
-                                                                                 uint32_t limit) {
-  std::pair<std::vector<std::string>, bool> out;
-  auto r = read(meta_, [&](meta::Txn& t) -> RegStatus {
+RegResult<Page> Registry::list_repositories(const std::string& after, uint32_t limit) {
+  return page_of(meta_, limit, [&](meta::Txn& t) -> RegResult<std::vector<std::string>> {
     auto names = t.list_repositories(after, limit + 1);
     if (!names) return server_fault(names.error());
-    out.second = names->size() > limit;
-    if (out.second) names->resize(limit);
-    out.first = std::move(*names);
-    return {};
+    return std::move(*names);
   });
-  if (!r) return std::unexpected(r.error());
-  return out;
 }
 
 RegResult<std::vector<meta::ManifestRecord>> Registry::referrers(const std::string& repo, const Digest& subject) {
