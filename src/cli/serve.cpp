@@ -175,16 +175,26 @@ http::ServerOptions server_options(const Config& c, const std::pair<std::string,
   so.header_max_bytes = c.limits.header_max_bytes;
   so.idle_timeout_seconds = c.server.idle_timeout_seconds;
   so.shutdown_grace_seconds = c.server.shutdown_grace_seconds;
+  const TlsConfig& tls = c.server.tls;
+  if (!tls.cert.empty()) {
+    http::ClientAuth auth = tls.client_auth == "require"   ? http::ClientAuth::kRequire
+                            : tls.client_auth == "request" ? http::ClientAuth::kRequest
+                                                           : http::ClientAuth::kNone;
+    so.tls = http::TlsOptions{tls.cert, tls.key, tls.client_ca, auth, {}};
+  }
   return so;
 }
 
 void announce(const Config& c, const std::string& bound_host, uint16_t port) {
   std::string host = bound_host.find(':') != std::string::npos ? "[" + bound_host + "]" : bound_host;
   if (host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
-  std::fprintf(stderr,
-               "custody: serving http://%s:%u (data in %s)\n"
-               "custody: try  skopeo copy --dest-tls-verify=false oci-archive:IMAGE.tar docker://%s:%u/demo/app:1\n",
-               host.c_str(), port, c.storage.data_dir.c_str(), host.c_str(), port);
+  bool tls = !c.server.tls.cert.empty();
+  std::fprintf(stderr, "custody: serving %s://%s:%u (data in %s)\n", tls ? "https" : "http", host.c_str(), port,
+               c.storage.data_dir.c_str());
+  if (!tls)
+    std::fprintf(stderr,
+                 "custody: try  skopeo copy --dest-tls-verify=false oci-archive:IMAGE.tar docker://%s:%u/demo/app:1\n",
+                 host.c_str(), port);
   std::fflush(stderr);
 }
 

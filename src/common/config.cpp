@@ -43,14 +43,31 @@ Status read_string(const toml::table& t, std::string_view section, std::string_v
   return {};
 }
 
+
 const toml::table* section_of(const toml::table& root, std::string_view name) {
   const toml::node* n = root.get(name);
   return n ? n->as_table() : nullptr;
 }
 
+Status apply_tls(const toml::table& t, TlsConfig& tls) {
+  if (auto r = check_keys(t, "server.tls", {"cert", "key", "client_ca", "client_auth"}); !r) return r;
+  Status r;
+  if (!(r = read_string(t, "server.tls", "cert", tls.cert))) return r;
+  if (!(r = read_string(t, "server.tls", "key", tls.key))) return r;
+  if (!(r = read_string(t, "server.tls", "client_ca", tls.client_ca))) return r;
+  if (!(r = read_string(t, "server.tls", "client_auth", tls.client_auth))) return r;
+  if (tls.client_auth != "none" && tls.client_auth != "request" && tls.client_auth != "require")
+    return fail(ErrorCode::kInvalidArgument, "config: server.tls.client_auth must be none, request or require");
+  if (tls.cert.empty() != tls.key.empty())
+    return fail(ErrorCode::kInvalidArgument, "config: server.tls needs both cert and key");
+  if (tls.client_auth != "none" && tls.client_ca.empty())
+    return fail(ErrorCode::kInvalidArgument, "config: server.tls.client_auth needs client_ca");
+  return {};
+}
+
 Status apply_server(const toml::table& t, ServerConfig& s) {
   if (auto r = check_keys(t, "server", {"listen", "max_connections", "workers", "access_log",
-                                         "shutdown_grace_seconds", "idle_timeout_seconds"});
+                                         "shutdown_grace_seconds", "idle_timeout_seconds", "tls"});
       !r)
     return r;
   Status r;
@@ -59,7 +76,9 @@ Status apply_server(const toml::table& t, ServerConfig& s) {
   if (!(r = read_uint(t, "server", "workers", s.workers))) return r;
   if (!(r = read_string(t, "server", "access_log", s.access_log))) return r;
   if (!(r = read_uint(t, "server", "shutdown_grace_seconds", s.shutdown_grace_seconds))) return r;
-  return read_uint(t, "server", "idle_timeout_seconds", s.idle_timeout_seconds);
+  if (!(r = read_uint(t, "server", "idle_timeout_seconds", s.idle_timeout_seconds))) return r;
+  if (const auto* tls = section_of(t, "tls")) return apply_tls(*tls, s.tls);
+  return {};
 }
 
 Status apply_limits(const toml::table& t, LimitsConfig& l) {

@@ -14,6 +14,13 @@
 
 namespace custody {
 
+struct TlsConfig {
+  std::string cert;         // PEM certificate chain; TLS is on when set
+  std::string key;          // PEM private key
+  std::string client_ca;    // PEM CAs for client certificates
+  std::string client_auth = "none";  // "none", "request" or "require"
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:5000";
   // Connections served at once; more are answered 503 TOO_MANY_REQUESTS.
@@ -26,6 +33,7 @@ struct ServerConfig {
   uint32_t shutdown_grace_seconds = 30;
   // Idle keep-alive connections are closed after this long.
   uint32_t idle_timeout_seconds = 60;
+  TlsConfig tls;
 };
 
 struct StorageConfig {

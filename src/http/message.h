@@ -46,6 +46,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;  // decoded
   Headers headers;
   std::string remote_address;
+  std::string peer_certificate;  // DER of the verified TLS client certificate, if any
   BodyReader* body = nullptr;
 
   std::optional<std::string_view> query_param(std::string_view key) const;

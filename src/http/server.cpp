@@ -9,9 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "common/file.h"
+#include "http/connection.h"
 
 namespace custody::http {
 namespace beast = boost::beast;
@@ -35,12 +34,11 @@ using boost::system::error_code;
 
 namespace {
 
-// A blocking socket as a Beast SyncStream. Timeouts come from
-// SO_RCVTIMEO/SO_SNDTIMEO, which Asio's sockets would ignore.
-class FdStream {
+// A Connection as a Beast SyncReadStream.
+class ConnStream {
  public:
-  explicit FdStream(int fd) : fd_(fd) {}
-  int fd() const { return fd_; }
+  explicit ConnStream(Connection& c) : conn_(c) {}
+  Connection& connection() { return conn_; }
 
   template <class Buffers>
   size_t read_some(const Buffers& buffers, error_code& ec) {
@@ -49,17 +47,13 @@ class FdStream {
          ++it) {
       boost::asio::mutable_buffer b = *it;
       if (b.size() == 0) continue;
-      for (;;) {
-        ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
-        if (n > 0) return static_cast<size_t>(n);
-        if (n == 0) {
-          ec = boost::asio::error::eof;
-          return 0;
-        }
-        if (errno == EINTR) continue;
-        ec = error_code(errno == EAGAIN ? ETIMEDOUT : errno, boost::system::system_category());
+      auto n = conn_.read_some(b.data(), b.size());
+      if (!n) {
+        ec = error_code(std::stoi(n.error().message), boost::system::system_category());
         return 0;
       }
+      if (*n == 0) ec = boost::asio::error::eof;
+      return *n;
     }
     return 0;
   }
@@ -72,39 +66,8 @@ class FdStream {
   }
 
  private:
-  int fd_;
+  Connection& conn_;
 };
-
-bool send_all(int fd, const void* data, size_t len, int flags) {
-  const char* p = static_cast<const char*>(data);
-  while (len > 0) {
-    ssize_t n = ::send(fd, p, len, MSG_NOSIGNAL | flags);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-bool send_iov(int fd, std::string_view a, std::string_view b) {
-  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
-  size_t total = a.size() + b.size();
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = b.empty() ? 1 : 2;
-  ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-  if (n < 0 && errno != EINTR) return false;
-  if (n == static_cast<ssize_t>(total)) return true;
-  size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
-  if (sent < a.size()) {
-    if (!send_all(fd, a.data() + sent, a.size() - sent, 0)) return false;
-    sent = a.size();
-  }
-  return send_all(fd, b.data() + (sent - a.size()), b.size() - (sent - a.size()), 0);
-}
 
 // An HTTP/1.0 client keeps the connection only if told so explicitly.
 std::string response_head(const Response& res, uint64_t content_length, bool keep_alive, bool http10) {
@@ -126,7 +89,7 @@ std::string response_head(const Response& res, uint64_t content_length, bool kee
 // Reads the request body through the Beast parser as the handler asks.
 class ParserBodyReader final : public BodyReader {
  public:
-  ParserBodyReader(FdStream& s, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p)
+  ParserBodyReader(ConnStream& s, beast::flat_buffer& buf, bhttp::request_parser<bhttp::buffer_body>& p)
       : stream_(s), buffer_(buf), parser_(p) {
     if (p.content_length()) length_ = *p.content_length();
     auto expect = p.get()[bhttp::field::expect];
@@ -138,7 +101,7 @@ class ParserBodyReader final : public BodyReader {
     if (expect_continue_) {
       expect_continue_ = false;
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      if (!send_all(stream_.fd(), kContinue.data(), kContinue.size(), 0))
+      if (!stream_.connection().write_all(kContinue))
         return fail(ErrorCode::kUnavailable, "client went away");
     }
     while (!parser_.is_done()) {
@@ -165,27 +128,13 @@ class ParserBodyReader final : public BodyReader {
   bool body_withheld() const { return expect_continue_; }
 
  private:
-  FdStream& stream_;
+  ConnStream& stream_;
   beast::flat_buffer& buffer_;
   bhttp::request_parser<bhttp::buffer_body>& parser_;
   std::optional<uint64_t> length_;
   bool expect_continue_ = false;
   uint64_t received_ = 0;
 };
-
-// After answering a request whose body was not read (e.g. 413), read and
-// discard what the client still sends for a short while: closing a socket
-// with unread data makes the kernel send a reset, which can destroy the
-// response before the client reads it.
-void drain_before_close(int fd) {
-  ::shutdown(fd, SHUT_WR);
-  timeval tv{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  char sink[64 * 1024];
-  while (std::chrono::steady_clock::now() < deadline && ::recv(fd, sink, sizeof sink, 0) > 0) {
-  }
-}
 
 void set_timeouts(int fd, uint32_t seconds) {
   timeval tv{static_cast<time_t>(seconds), 0};
@@ -229,9 +178,11 @@ struct Server::Impl {
       if (fd >= 0) ::close(fd);
   }
 
+  std::unique_ptr<TlsContext> tls;
+
   void serve_connection(int fd);
-  bool serve_request(int fd, beast::flat_buffer& buffer);
-  bool write_response(int fd, const Request& req, Response& res, bool keep_alive, bool http10,
+  bool serve_request(Connection& conn, beast::flat_buffer& buffer);
+  bool write_response(Connection& conn, const Request& req, Response& res, bool keep_alive, bool http10,
                       uint64_t& bytes_out);
   void reject_busy(int fd);
   void set_idle(int fd, bool idle) {
@@ -294,6 +245,11 @@ Result<std::unique_ptr<Server>> Server::listen(const ServerOptions& options, Han
                                                     : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   impl->listen_fd = std::move(fd);
   if (::pipe2(impl->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(ErrorCode::kInternal, "pipe failed");
+  if (options.tls) {
+    auto tls = TlsContext::create(*options.tls);
+    if (!tls) return std::unexpected(tls.error());
+    impl->tls = std::move(*tls);
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -355,9 +311,15 @@ void Server::Impl::reject_busy(int fd) {
       "Connection: close\r\nContent-Length: {}\r\n\r\n{}",
       kBody.size(), kBody);
   set_timeouts(fd, 1);
-  send_all(fd, busy.data(), busy.size(), 0);
-  drain_before_close(fd);
-  ::close(fd);
+  // Under TLS the 503 would need a handshake first; a closed socket says
+  // "busy" just as well there.
+  {
+    auto conn = Connection::open(fd, nullptr);  // owns fd; closes it at the end of this block
+    if (conn && !tls) {
+      (*conn)->write_all(busy);
+      (*conn)->drain_before_close();
+    }
+  }
   std::lock_guard lock(mu);
   if (--rejecting == 0 && active == 0) drained.notify_all();
 }
@@ -371,126 +333,121 @@ void Server::Impl::serve_connection(int fd) {
     std::lock_guard lock(mu);
     open_fds.insert(fd);
   }
-  beast::flat_buffer buffer;
-  while (!stopping) {
-    set_idle(fd, true);
-    if (stopping) break;
-    if (!serve_request(fd, buffer)) break;
-  }
   {
+    auto conn = Connection::open(fd, tls.get());  // owns fd from here on
+    beast::flat_buffer buffer;
+    while (conn && !stopping) {
+      set_idle(fd, true);
+      if (stopping || !serve_request(**conn, buffer)) break;
+    }
     std::lock_guard lock(mu);
     idle_fds.erase(fd);
     open_fds.erase(fd);
   }
-  ::close(fd);
   metrics->connection_closed();
   std::lock_guard lock(mu);
   if (--active == 0) drained.notify_all();
 }
 
-// Serves one request; returns false when the connection must close.
-bool Server::Impl::serve_request(int fd, beast::flat_buffer& buffer) {
-  FdStream stream(fd);
-  bhttp::request_parser<bhttp::buffer_body> parser;
-  parser.header_limit(options.header_max_bytes);
-  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  error_code ec;
-  bhttp::read_header(stream, buffer, parser, ec);
-  set_idle(fd, false);
-  auto start = std::chrono::steady_clock::now();
-  if (ec) {
-    if (ec != boost::asio::error::eof && ec != bhttp::error::end_of_stream &&
-        ec.value() != ETIMEDOUT && ec.value() != ECONNRESET) {
-      // The request could not be parsed, so the connection cannot continue.
-      std::string_view reply =
-          ec == bhttp::error::header_limit
-              ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-              : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-      send_all(fd, reply.data(), reply.size(), 0);
-    }
-    return false;
-  }
-  auto& msg = parser.get();
+// Turns the parsed header into a Request; nullopt if the path's
+// percent-encoding is malformed.
+std::optional<Request> request_from(const bhttp::request_parser<bhttp::buffer_body>& parser, const Connection& conn) {
+  const auto& msg = parser.get();
   Request req;
   req.method = std::string(msg.method_string());
   req.target = std::string(msg.target());
   std::string_view target(msg.target().data(), msg.target().size());
   auto qpos = target.find('?');
   auto decoded = percent_decode(target.substr(0, qpos));
-  req.path = decoded.value_or("");
+  if (!decoded) return std::nullopt;
+  req.path = std::move(*decoded);
   if (qpos != std::string_view::npos) req.query = parse_query(target.substr(qpos + 1));
   for (const auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
-  req.remote_address = peer_address(fd);
-  ParserBodyReader body(stream, buffer, parser);
-  req.body = &body;
+  req.remote_address = peer_address(conn.fd());
+  req.peer_certificate = conn.peer_certificate();
+  return req;
+}
 
+// Reads and drops a small unread body so that the connection can be
+// reused; returns whether it can.
+bool discard_small_body(ParserBodyReader& body) {
+  if (body.done()) return true;
+  if (body.body_withheld()) return false;  // the client never sent it
+  std::array<std::byte, 16 * 1024> sink{};
+  uint64_t dropped = 0;
+  while (!body.done() && dropped < 256 * 1024) {
+    auto n = body.read(sink);
+    if (!n || *n == 0) break;
+    dropped += *n;
+  }
+  return body.done();
+}
+
+// Serves one request; returns false when the connection must close.
+bool Server::Impl::serve_request(Connection& conn, beast::flat_buffer& buffer) {
+  ConnStream stream(conn);
+  bhttp::request_parser<bhttp::buffer_body> parser;
+  parser.header_limit(options.header_max_bytes);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  error_code ec;
+  bhttp::read_header(stream, buffer, parser, ec);
+  set_idle(conn.fd(), false);
+  auto start = std::chrono::steady_clock::now();
+  if (ec) {
+    if (ec != boost::asio::error::eof && ec != bhttp::error::end_of_stream && ec.value() != ETIMEDOUT &&
+        ec.value() != ECONNRESET) {
+      // The request could not be parsed, so the connection cannot continue.
+      conn.write_all(ec == bhttp::error::header_limit
+                         ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+                         : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    }
+    return false;
+  }
+  ParserBodyReader body(stream, buffer, parser);
+  auto req = request_from(parser, conn);
   Response res;
-  if (!decoded) {
+  if (!req) {
+    req.emplace();
+    req->method = std::string(parser.get().method_string());
+    req->target = std::string(parser.get().target());
     res.status = 400;
     res.body = R"({"errors":[{"code":"UNSUPPORTED","message":"malformed percent-encoding in path","detail":null}]})";
     res.headers.set("Content-Type", "application/json");
   } else {
-    res = handler(req);
+    req->body = &body;
+    res = handler(*req);
   }
-  bool keep_alive = msg.keep_alive() && !stopping;
-  if (!body.done() && body.body_withheld()) {
-    keep_alive = false;  // the client never sent the body; nothing to drain
-  } else if (!body.done()) {
-    // Drain a small unread body so the connection can be reused.
-    std::array<std::byte, 16 * 1024> sink{};
-    uint64_t drained_bytes = 0;
-    while (keep_alive && !body.done() && drained_bytes < 256 * 1024) {
-      auto n = body.read(sink);
-      if (!n || *n == 0) break;
-      drained_bytes += *n;
-    }
-    if (!body.done()) keep_alive = false;
-  }
+  bool keep_alive = parser.get().keep_alive() && !stopping && discard_small_body(body);
   uint64_t bytes_out = 0;
-  bool ok = write_response(fd, req, res, keep_alive, msg.version() == 10, bytes_out);
+  bool ok = write_response(conn, *req, res, keep_alive, parser.get().version() == 10, bytes_out);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics->observe(res.route, req.method, res.status, seconds, body.received(), bytes_out);
-  access_log->write(AccessRecord{req.remote_address, req.method, req.target, res.route, res.status,
+  metrics->observe(res.route, req->method, res.status, seconds, body.received(), bytes_out);
+  access_log->write(AccessRecord{req->remote_address, req->method, req->target, res.route, res.status,
                                  body.received(), bytes_out, seconds,
-                                 std::string(req.headers.get("User-Agent").value_or(""))});
-  if (ok && !body.done() && !body.body_withheld()) drain_before_close(fd);
+                                 std::string(req->headers.get("User-Agent").value_or(""))});
+  if (ok && !body.done() && !body.body_withheld()) conn.drain_before_close();
   return ok && keep_alive;
 }
 
-bool Server::Impl::write_response(int fd, const Request& req, Response& res, bool keep_alive, bool http10,
-                                  uint64_t& bytes_out) {
-  bool head = req.method == "HEAD";
+bool Server::Impl::write_response(Connection& conn, const Request& req, Response& res, bool keep_alive,
+                                  bool http10, uint64_t& bytes_out) {
   uint64_t length = res.stream ? res.stream->length() : res.body.size();
   if (res.head_length) length = *res.head_length;
   std::string header = response_head(res, length, keep_alive, http10);
-  if (head || (!res.stream && res.body.empty())) {
-    bytes_out = header.size();
-    return send_all(fd, header.data(), header.size(), 0);
-  }
-  if (!res.stream) {
-    bytes_out = header.size() + res.body.size();
-    return send_iov(fd, header, res.body);
-  }
-  if (!send_all(fd, header.data(), header.size(), MSG_MORE)) return false;
   bytes_out = header.size();
-  if (auto region = res.stream->file_region()) {
-    off_t offset = static_cast<off_t>(region->offset);
-    uint64_t left = region->length;
-    while (left > 0) {
-      ssize_t n = ::sendfile(fd, region->fd, &offset, std::min<uint64_t>(left, 1 << 30));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      left -= static_cast<uint64_t>(n);
-      bytes_out += static_cast<uint64_t>(n);
-    }
-    return true;
+  if (req.method == "HEAD" || (!res.stream && res.body.empty())) return conn.write_all(header);
+  if (!res.stream) {
+    bytes_out += res.body.size();
+    return conn.write_two(header, res.body);
   }
+  if (!conn.write_all(header, /*more=*/true)) return false;
+  if (auto region = res.stream->file_region()) return conn.send_file(region->fd, region->offset, region->length, bytes_out);
   std::vector<std::byte> buf(256 * 1024);
   for (;;) {
     auto n = res.stream->read(buf);
     if (!n) return false;
     if (*n == 0) return true;
-    if (!send_all(fd, buf.data(), *n, 0)) return false;
+    if (!conn.write_all(std::string_view(reinterpret_cast<const char*>(buf.data()), *n))) return false;
     bytes_out += *n;
   }
 }

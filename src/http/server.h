@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -23,6 +25,18 @@
 
 namespace custody::http {
 
+enum class ClientAuth { kNone, kRequest, kRequire };
+
+struct TlsOptions {
+  std::string cert_file;        // server certificate chain (PEM)
+  std::string key_file;         // its private key (PEM)
+  std::string client_ca_file;   // CAs that client certificates must chain to
+  ClientAuth client_auth = ClientAuth::kNone;
+  // Consulted on every handshake with the client certificate's serial
+  // (lower-case hex); true refuses the handshake.
+  std::function<bool(std::string_view serial_hex)> is_revoked;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 5000;  // 0 picks a free port
@@ -30,6 +44,7 @@ struct ServerOptions {
   uint32_t header_max_bytes = 64 * 1024;
   uint32_t idle_timeout_seconds = 60;
   uint32_t shutdown_grace_seconds = 30;
+  std::optional<TlsOptions> tls;  // serve HTTPS when set
 };
 
 // Splits "host:port" / "[v6]:port" / ":port".

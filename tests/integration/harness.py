@@ -76,11 +76,15 @@ class Server:
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"custody exited with {self.proc.returncode}: {self.read_log()}")
-            m = re.search(r"custody: serving http://127\.0\.0\.1:(\d+)", self.read_log()[log_start:])
+                message = f"custody exited with {self.proc.returncode}: {self.read_log()}"
+                self.log.close()
+                self.proc = None
+                self.cleanup()
+                raise RuntimeError(message)
+            m = re.search(r"custody: serving (https?)://127\.0\.0\.1:(\d+)", self.read_log()[log_start:])
             if m:
-                self.port = int(m.group(1))
-                if self.request("GET", "/healthz").status == 200:
+                self.scheme, self.port = m.group(1), int(m.group(2))
+                if self.scheme == "https" or self.request("GET", "/healthz").status == 200:
                     return self
             time.sleep(0.05)
         raise RuntimeError("custody did not become healthy: " + self.read_log())
