@@ -15,6 +15,7 @@
 
 #include "audit/event.h"
 #include "audit/merkle.h"
+#include "auth/identity.h"
 #include "common/digest.h"
 #include "common/error.h"
 
@@ -52,6 +53,49 @@ struct UploadSession {
   std::string id;
   std::string repository;
   int64_t created_ms = 0;
+  std::string principal;  // who opened it ("" when anonymous)
+};
+
+// Identities, namespaces, teams, grants and revocations.
+class IdentityTxn {
+ public:
+  virtual ~IdentityTxn() = default;
+
+  // kAlreadyExists if the name is taken. Hashes are stored as given.
+  virtual Status create_principal(const auth::Principal& p, const std::string& password_hash,
+                                  const std::string& secret_hash) = 0;
+  virtual Result<std::optional<auth::Principal>> principal(const std::string& name) = 0;
+  virtual Result<std::optional<std::string>> password_hash(const std::string& name) = 0;
+  virtual Result<std::optional<std::string>> secret_hash(const std::string& name) = 0;
+  virtual Status set_password_hash(const std::string& name, const std::string& hash) = 0;
+  virtual Status set_disabled(const std::string& name, bool disabled) = 0;
+  virtual Result<std::vector<auth::Principal>> principals(const std::string& after, uint32_t limit) = 0;
+  virtual Result<int64_t> principal_count() = 0;
+
+  virtual Status create_namespace(const auth::Namespace& ns) = 0;
+  virtual Result<std::optional<auth::Namespace>> find_namespace(const std::string& name) = 0;
+  virtual Result<std::vector<auth::Namespace>> namespaces(const std::string& after, uint32_t limit) = 0;
+  virtual Status set_namespace_flags(const std::string& name, bool is_public, bool is_protected) = 0;
+
+  virtual Status create_team(const std::string& ns, const std::string& team) = 0;
+  virtual Result<bool> team_exists(const std::string& ns, const std::string& team) = 0;
+  virtual Status add_team_member(const std::string& ns, const std::string& team, const std::string& principal) = 0;
+  virtual Result<bool> remove_team_member(const std::string& ns, const std::string& team,
+                                          const std::string& principal) = 0;
+  virtual Result<std::vector<std::string>> team_members(const std::string& ns, const std::string& team) = 0;
+
+  virtual Status put_grant(const auth::Grant& g) = 0;
+  virtual Result<bool> delete_grant(const auth::Grant& g) = 0;
+  virtual Result<std::vector<auth::Grant>> grants(const std::string& ns) = 0;
+  // Visibility, protection and `principal`'s highest role on `repository`
+  // (principal "" = anonymous).
+  virtual Result<auth::RepositoryAccess> access(const std::string& principal, const std::string& repository) = 0;
+  virtual Status set_repository_flags(const std::string& repository, std::optional<bool> is_public,
+                                      std::optional<bool> is_protected) = 0;
+
+  virtual Status revoke_certificate(const std::string& serial, const std::string& reason) = 0;
+  virtual Result<bool> certificate_revoked(const std::string& serial) = 0;
+  virtual Result<std::vector<std::string>> revoked_certificates() = 0;
 };
 
 struct Totals {
@@ -120,6 +164,8 @@ class Txn {
   virtual Result<std::vector<StoredCheckpoint>> recent_checkpoints(uint32_t limit) = 0;
 
   virtual Result<Totals> totals() = 0;
+
+  virtual IdentityTxn& identity() = 0;
 };
 
 class MetaStore {

@@ -6,7 +6,7 @@
 
 namespace custody::meta {
 
-inline constexpr std::array<const char*, 1> kSchemaSteps = {
+inline constexpr std::array<const char*, 2> kSchemaSteps = {
     R"sql(
 CREATE TABLE repositories (
   name TEXT PRIMARY KEY,
@@ -93,6 +93,69 @@ CREATE TABLE checkpoints (
   time_ms INTEGER NOT NULL,
   note TEXT NOT NULL
 );
+)sql",
+    // 2: identities, namespaces, teams, grants, repository settings,
+    // revoked certificates; upload sessions remember who opened them.
+    R"sql(
+CREATE TABLE principals (
+  name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'robot')),
+  password_hash TEXT,              -- users: Argon2id (libsodium crypto_pwhash_str)
+  secret_hash TEXT,                -- robots: SHA-256 of a 256-bit random secret
+  system_admin INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  expires_ms INTEGER,              -- robots
+  namespace TEXT,                  -- robots: the namespace that owns them
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE namespaces (
+  name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('org', 'user')),
+  public INTEGER NOT NULL DEFAULT 0,
+  protected INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE teams (
+  namespace TEXT NOT NULL REFERENCES namespaces(name),
+  name TEXT NOT NULL,
+  PRIMARY KEY (namespace, name)
+) WITHOUT ROWID;
+
+CREATE TABLE team_members (
+  namespace TEXT NOT NULL,
+  team TEXT NOT NULL,
+  principal TEXT NOT NULL REFERENCES principals(name),
+  PRIMARY KEY (namespace, team, principal),
+  FOREIGN KEY (namespace, team) REFERENCES teams(namespace, name) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- A role for a principal or a team ("<namespace>/<team>") on a whole
+-- namespace (repository = '') or on one repository.
+CREATE TABLE grants (
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('principal', 'team')),
+  subject TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  repository TEXT NOT NULL DEFAULT '',
+  role TEXT NOT NULL CHECK (role IN ('read', 'write', 'admin')),
+  PRIMARY KEY (subject_kind, subject, namespace, repository)
+) WITHOUT ROWID;
+CREATE INDEX grants_by_namespace ON grants(namespace, repository);
+
+CREATE TABLE repository_settings (
+  repository TEXT PRIMARY KEY,
+  public INTEGER,                  -- NULL: as the namespace
+  protected INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE revoked_certificates (
+  serial TEXT PRIMARY KEY,
+  revoked_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL
+) WITHOUT ROWID;
+
+ALTER TABLE uploads ADD COLUMN principal TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

@@ -5,6 +5,7 @@
 #include "common/time.h"
 #include "meta/schema.h"
 #include "meta/sqlite.h"
+#include "meta/sqlite_identity.h"
 #include "meta/sqlite_log.h"
 
 namespace custody::meta {
@@ -22,7 +23,7 @@ std::optional<Digest> opt_digest(const std::optional<std::string>& s) {
 
 class SqliteTxn final : public Txn {
  public:
-  explicit SqliteTxn(Connection& c) : c_(c), log_(c) {}
+  explicit SqliteTxn(Connection& c) : c_(c), log_(c), identity_(c) {}
 
   Result<bool> repository_exists(const std::string& name) override {
     auto st = c_.prepare("SELECT 1 FROM repositories WHERE name = ?1");
@@ -191,20 +192,20 @@ class SqliteTxn final : public Txn {
   }
 
   Status create_upload(const UploadSession& u) override {
-    auto st = c_.prepare("INSERT INTO uploads(id, repository, created_ms) VALUES (?1, ?2, ?3)");
+    auto st = c_.prepare("INSERT INTO uploads(id, repository, created_ms, principal) VALUES (?1, ?2, ?3, ?4)");
     if (!st) return std::unexpected(st.error());
-    (*st)->bind(1, u.id).bind(2, u.repository).bind(3, u.created_ms);
+    (*st)->bind(1, u.id).bind(2, u.repository).bind(3, u.created_ms).bind(4, u.principal);
     return (*st)->run();
   }
 
   Result<std::optional<UploadSession>> find_upload(const std::string& id) override {
-    auto st = c_.prepare("SELECT id, repository, created_ms FROM uploads WHERE id = ?1");
+    auto st = c_.prepare("SELECT id, repository, created_ms, principal FROM uploads WHERE id = ?1");
     if (!st) return std::unexpected(st.error());
     (*st)->bind(1, id);
     auto row = (*st)->step();
     if (!row) return std::unexpected(row.error());
     if (!*row) return std::optional<UploadSession>();
-    return std::optional(UploadSession{(*st)->text(0), (*st)->text(1), (*st)->int64(2)});
+    return std::optional(UploadSession{(*st)->text(0), (*st)->text(1), (*st)->int64(2), (*st)->text(3)});
   }
 
   Status delete_upload(const std::string& id) override {
@@ -230,6 +231,8 @@ class SqliteTxn final : public Txn {
   Result<std::vector<StoredCheckpoint>> recent_checkpoints(uint32_t limit) override {
     return log_.recent_checkpoints(limit);
   }
+
+  IdentityTxn& identity() override { return identity_; }
 
   Result<Totals> totals() override {
     auto st = c_.prepare(
@@ -283,6 +286,7 @@ class SqliteTxn final : public Txn {
 
   Connection& c_;
   SqliteLog log_;
+  SqliteIdentity identity_;
 };
 
 Status migrate(Connection& c) {
