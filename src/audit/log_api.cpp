@@ -56,7 +56,8 @@ http::Response LogApi::handle(http::Request& req) {
   std::string_view path = req.path;
   if (req.method == "POST" && path == "/log/v1/cosign") return cosign(req);
   if (req.method != "GET" && req.method != "HEAD") return error(405, "method not allowed");
-  if (path == "/log/checkpoint") return checkpoint();
+  if (path == "/log/checkpoint") return checkpoint(false);
+  if (path == "/log/v1/checkpoint/latest") return checkpoint(true);
   if (path == "/log/v1/key") return reply(200, log_.verifier_key() + "\n", "text/plain; charset=utf-8");
   if (path == "/log/v1/proof/inclusion") return inclusion(req);
   if (path == "/log/v1/proof/consistency") return consistency(req);
@@ -65,8 +66,8 @@ http::Response LogApi::handle(http::Request& req) {
   return error(404, "no such log endpoint");
 }
 
-http::Response LogApi::checkpoint() {
-  auto c = log_.published_checkpoint();
+http::Response LogApi::checkpoint(bool latest) {
+  auto c = latest ? log_.latest_checkpoint() : log_.published_checkpoint();
   if (!c) return error(status_of(c.error()), c.error().message);
   http::Response r = reply(200, c->note, "text/plain; charset=utf-8");
   r.headers.set("Cache-Control", "no-cache");

@@ -30,21 +30,27 @@ Result<MerkleTree> open_tree(meta::Txn& t) {
 
 }  // namespace
 
-Result<NoteSigner> load_or_create_log_key(const std::filesystem::path& path, std::string_view origin) {
+Result<NoteSigner> load_log_key(const std::filesystem::path& path) {
   auto text = read_small_file(path, 4096);
-  if (text) {
-    std::string_view key = *text;
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.remove_suffix(1);
-    auto signer = NoteSigner::parse(key);
-    if (!signer) return fail(ErrorCode::kDataLoss, fmt::format("{}: {}", path.string(), signer.error().message));
+  if (!text) return std::unexpected(text.error());
+  std::string_view key = *text;
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.remove_suffix(1);
+  auto signer = NoteSigner::parse(key);
+  if (!signer) return fail(ErrorCode::kDataLoss, fmt::format("{}: {}", path.string(), signer.error().message));
+  return signer;
+}
+
+Result<NoteSigner> load_or_create_log_key(const std::filesystem::path& path, std::string_view origin) {
+  auto signer = load_log_key(path);
+  if (signer) {
     if (signer->verifier().name() != origin)
       return fail(ErrorCode::kFailedPrecondition,
                   fmt::format("{} is the key of log '{}', but log.origin is '{}'", path.string(),
                               signer->verifier().name(), origin));
     return signer;
   }
-  if (text.error().code != ErrorCode::kNotFound) return std::unexpected(text.error());
-  auto signer = NoteSigner::generate(origin);
+  if (signer.error().code != ErrorCode::kNotFound) return std::unexpected(signer.error());
+  signer = NoteSigner::generate(origin);
   if (!signer) return std::unexpected(signer.error());
   auto fd = open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (!fd) return std::unexpected(fd.error());
@@ -90,6 +96,15 @@ Result<meta::StoredCheckpoint> CustodyLog::published_checkpoint() {
       if (cosignature_count(c.note) >= witnesses_.quorum) return std::move(c);
     return fail(ErrorCode::kNotFound, witnesses_.quorum ? "no checkpoint has its witness quorum yet"
                                                         : "no checkpoint yet");
+  });
+}
+
+Result<meta::StoredCheckpoint> CustodyLog::latest_checkpoint() {
+  return read_in<meta::StoredCheckpoint>(meta_, [&](meta::Txn& t) -> Result<meta::StoredCheckpoint> {
+    auto recent = t.recent_checkpoints(1);
+    if (!recent) return std::unexpected(recent.error());
+    if (recent->empty()) return fail(ErrorCode::kNotFound, "no checkpoint yet");
+    return std::move(recent->front());
   });
 }
 

@@ -19,6 +19,8 @@
 
 namespace custody::audit {
 
+// Reads the log's signer key from `path` (kNotFound if there is none).
+Result<NoteSigner> load_log_key(const std::filesystem::path& path);
 // Loads the log's Ed25519 signer key from `path`, creating it (mode 0600)
 // on first start. The key's name is the log's origin; a key made for
 // another origin is refused rather than silently replaced.
@@ -47,6 +49,8 @@ class CustodyLog {
   Result<std::optional<int64_t>> checkpoint_now();
   // The newest checkpoint that has its witness quorum (any, if quorum 0).
   Result<meta::StoredCheckpoint> published_checkpoint();
+  // The newest signed checkpoint, witnessed or not: what witnesses cosign.
+  Result<meta::StoredCheckpoint> latest_checkpoint();
   // Accepts a witness's cosigned copy of a stored checkpoint.
   Status add_cosignature(std::string_view note);
 

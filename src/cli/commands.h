@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "common/config.h"
+
 namespace custody::cli {
 
 struct ServeOptions {
@@ -10,6 +12,9 @@ struct ServeOptions {
   std::string listen;
   std::string data_dir;
 };
+
+// The configuration file (if any) with the command line's overrides.
+Result<Config> load_config(const ServeOptions& options);
 
 // Runs `custody serve` until SIGTERM/SIGINT; returns the exit code.
 int run_serve(const ServeOptions& options);

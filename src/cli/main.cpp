@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/log_session.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"custody: a container registry that keeps the chain of custody"};
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data", serve.data_dir, "Data directory, overrides the config");
   int rc = 0;
   serve_cmd->callback([&] { rc = custody::cli::run_serve(serve); });
+  custody::cli::LogCommandLine log;
+  custody::cli::add_log_commands(app, log, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

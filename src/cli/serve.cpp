@@ -26,18 +26,6 @@ int fatal(const std::string& what, const Error& e) {
   return 1;
 }
 
-Result<Config> load_config(const ServeOptions& o) {
-  Config c;
-  if (!o.config_path.empty()) {
-    auto loaded = Config::load(o.config_path);
-    if (!loaded) return loaded;
-    c = *loaded;
-  }
-  if (!o.listen.empty()) c.server.listen = o.listen;
-  if (!o.data_dir.empty()) c.storage.data_dir = o.data_dir;
-  return c;
-}
-
 std::string storage_gauges(meta::MetaStore& meta) {
   meta::Totals t;
   auto s = meta.read([&](meta::Txn& txn) -> Status {
@@ -199,6 +187,18 @@ void announce(const Config& c, const std::string& bound_host, uint16_t port) {
 }
 
 }  // namespace
+
+Result<Config> load_config(const ServeOptions& o) {
+  Config c;
+  if (!o.config_path.empty()) {
+    auto loaded = Config::load(o.config_path);
+    if (!loaded) return loaded;
+    c = *loaded;
+  }
+  if (!o.listen.empty()) c.server.listen = o.listen;
+  if (!o.data_dir.empty()) c.storage.data_dir = o.data_dir;
+  return c;
+}
 
 int run_serve(const ServeOptions& options) {
   // Signals are taken by one thread with sigwait, never by handlers; block

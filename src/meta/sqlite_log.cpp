@@ -93,7 +93,7 @@ Result<int64_t> SqliteLog::append(const Event& e) {
 }
 
 Result<std::vector<std::string>> SqliteLog::entries(int64_t first, uint32_t count) {
-  auto st = c_.prepare("SELECT entry FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq");
+  auto st = c_.prepare("SELECT seq, entry FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq");
   if (!st) return std::unexpected(st.error());
   (*st)->bind(1, first).bind(2, first + static_cast<int64_t>(count));
   std::vector<std::string> out;
@@ -101,7 +101,12 @@ Result<std::vector<std::string>> SqliteLog::entries(int64_t first, uint32_t coun
     auto row = (*st)->step();
     if (!row) return std::unexpected(row.error());
     if (!*row) break;
-    out.push_back((*st)->text(0));
+    // Rows are never deleted; a gap means the database was edited behind
+    // the log's back, and serving around it would hide that.
+    int64_t expected = first + static_cast<int64_t>(out.size()) + 1;
+    if ((*st)->int64(0) != expected)
+      return fail(ErrorCode::kDataLoss, fmt::format("event seq {} is missing from the log's table", expected));
+    out.push_back((*st)->text(1));
   }
   if (out.size() != count) return fail(ErrorCode::kOutOfRange, "log entries out of range");
   return out;
