@@ -168,7 +168,7 @@ struct Server::Impl {
   std::mutex mu;
   std::condition_variable drained;
   size_t active = 0;
-  size_t rejecting = 0;   // threads answering 503
+  size_t rejecting = 0;   // threads answering 429
   static constexpr size_t kMaxRejecting = 64;
   std::set<int> idle_fds;  // connections waiting for their next request
   std::set<int> open_fds;  // every connection being served
@@ -273,7 +273,7 @@ void Server::run() {
     if (fd < 0) continue;
     std::unique_lock lock(s.mu);
     if (s.active >= s.options.max_connections) {
-      // Over the limit: answer 503 from a short-lived thread, but never
+      // Over the limit: answer 429 from a short-lived thread, but never
       // let rejections themselves grow without bound.
       if (s.rejecting >= Impl::kMaxRejecting) {
         ::close(fd);
@@ -307,11 +307,11 @@ void Server::Impl::reject_busy(int fd) {
   static constexpr std::string_view kBody =
       R"({"errors":[{"code":"TOO_MANY_REQUESTS","message":"too many connections","detail":null}]})";
   std::string busy = fmt::format(
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+      "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
       "Connection: close\r\nContent-Length: {}\r\n\r\n{}",
       kBody.size(), kBody);
   set_timeouts(fd, 1);
-  // Under TLS the 503 would need a handshake first; a closed socket says
+  // Under TLS the 429 would need a handshake first; a closed socket says
   // "busy" just as well there.
   {
     auto conn = Connection::open(fd, nullptr);  // owns fd; closes it at the end of this block

@@ -109,11 +109,11 @@ class ConnectionLimitTest(ServerTestCase):
             time.sleep(0.1)
         self.fail("could not open a served connection")
 
-    def test_connections_over_the_limit_get_503(self):
+    def test_connections_over_the_limit_get_429(self):
         held = [self.hold_connection() for _ in range(2)]
         try:
             reply = raw_request(self.server.port, b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
-            self.assertTrue(reply.startswith(b"HTTP/1.1 503"), reply)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 429 "), reply)
             self.assertIn(b"TOO_MANY_REQUESTS", reply)
             self.assertIn(b"Retry-After: 1", reply)
         finally:
