@@ -9,7 +9,7 @@ import tarfile
 import tempfile
 import unittest
 
-from harness import IMAGES, ServerTestCase
+from harness import IMAGES, ServerTestCase, sha256
 
 IMAGE_FILES = sorted(f for f in os.listdir(IMAGES) if f.endswith(".oci.tar"))
 
@@ -89,28 +89,52 @@ class SkopeoRoundTripTest(ServerTestCase):
                 self.assertTrue(wanted <= set(digests), wanted - set(digests))
 
     def test_docker_v2s2_format(self):
-        image_file = "busybox-tiny.oci.tar"
-        src_manifest, _ = read_layout_tar(os.path.join(IMAGES, image_file))
-        repo = "roundtrip/v2s2"
-        dest = f"docker://{self.server.address}/{repo}:latest"
-        skopeo("copy", "--dest-tls-verify=false", "--format", "v2s2", f"oci-archive:{os.path.join(IMAGES, image_file)}", dest)
-        raw = skopeo("inspect", "--raw", "--tls-verify=false", dest).encode()
-        m = json.loads(raw)
-        self.assertEqual(m["mediaType"], "application/vnd.docker.distribution.manifest.v2+json")
-        r = self.req("GET", f"/v2/{repo}/manifests/latest",
-                     headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
-        self.assertEqual(r.status, 200)
-        self.assertEqual(r.header("Content-Type"), "application/vnd.docker.distribution.manifest.v2+json")
-        self.assertEqual(r.body, raw)
-        src_layers = [l["digest"] for l in json.loads(src_manifest)["layers"]]
-        self.assertEqual([l["digest"] for l in m["layers"]], src_layers)
-        out = os.path.join(self.tmp, "v2s2")
-        skopeo("copy", "--src-tls-verify=false", dest, f"dir:{out}")
-        with open(os.path.join(out, "manifest.json"), "rb") as f:
-            self.assertEqual(f.read(), raw)
-        for d in src_layers:
-            with open(os.path.join(out, d.split(":")[1]), "rb") as f:
-                self.assertEqual("sha256:" + hashlib.sha256(f.read()).hexdigest(), d)
+        """skopeo --format v2s2 converts each OCI image to a Docker schema 2
+        manifest on the way in: what Custody stores and serves must be exactly
+        the converted bytes skopeo pushed, and every layer (and the config)
+        keeps its digest and size through the conversion and back out."""
+        v2s2 = "application/vnd.docker.distribution.manifest.v2+json"
+        self.assertGreaterEqual(len(IMAGE_FILES), 3)
+        for image_file in IMAGE_FILES:
+            with self.subTest(image=image_file):
+                src_manifest, _ = read_layout_tar(os.path.join(IMAGES, image_file))
+                src = json.loads(src_manifest)
+                repo = "v2s2/" + image_file.split(".")[0]
+                dest = f"docker://{self.server.address}/{repo}:latest"
+                skopeo("copy", "--dest-tls-verify=false", "--format", "v2s2",
+                       f"oci-archive:{os.path.join(IMAGES, image_file)}", dest)
+                raw = skopeo("inspect", "--raw", "--tls-verify=false", dest).encode()
+                m = json.loads(raw)
+                self.assertEqual(m["mediaType"], v2s2)
+                self.assertEqual(m["config"]["mediaType"], "application/vnd.docker.container.image.v1+json")
+                # The layers and the config are the very blobs of the source.
+                self.assertEqual([(l["digest"], l["size"]) for l in m["layers"]],
+                                 [(l["digest"], l["size"]) for l in src["layers"]])
+                self.assertEqual((m["config"]["digest"], m["config"]["size"]),
+                                 (src["config"]["digest"], src["config"]["size"]))
+                for l in m["layers"]:
+                    self.assertEqual(l["mediaType"], "application/vnd.docker.image.rootfs.diff.tar.gzip")
+                # Custody serves the converted bytes exactly, by tag and by digest.
+                digest = sha256(raw)
+                r = self.req("GET", f"/v2/{repo}/manifests/latest", headers={"Accept": v2s2})
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.header("Content-Type"), v2s2)
+                self.assertEqual(r.header("Docker-Content-Digest"), digest)
+                self.assertEqual(r.body, raw)
+                r = self.req("GET", f"/v2/{repo}/manifests/{digest}", headers={"Accept": v2s2})
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.body, raw)
+                # Pulled back out, every byte matches what went in.
+                out = os.path.join(self.tmp, repo.replace("/", "_"))
+                skopeo("copy", "--src-tls-verify=false", dest, f"dir:{out}")
+                with open(os.path.join(out, "manifest.json"), "rb") as f:
+                    self.assertEqual(f.read(), raw)
+                for d in [m["config"]["digest"]] + [l["digest"] for l in m["layers"]]:
+                    h = hashlib.sha256()
+                    with open(os.path.join(out, d.split(":")[1]), "rb") as f:
+                        for chunk in iter(lambda: f.read(1 << 20), b""):
+                            h.update(chunk)
+                    self.assertEqual("sha256:" + h.hexdigest(), d)
 
     def test_shared_layer_is_stored_once(self):
         self.roundtrip("debian-bookworm-minbase.oci.tar", "dedup/minbase")

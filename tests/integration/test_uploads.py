@@ -334,6 +334,83 @@ class ChunkedTest(UploadTestCase):
         self.assertCreated(self.req("PUT", f"{loc}?digest={d}"), d)
         self.assertBlob(d, DATA)
 
+    def raw_exchange(self, head, body=b"", half_close=False):
+        """Sends a request as raw bytes and returns the raw reply."""
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(head.encode() + body)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+            status, headers, body = read_full_response(s)
+            return Response(status, list(headers.items()), body)
+
+    def test_body_shorter_than_content_length_is_blob_upload_invalid(self):
+        loc = self.start_session()
+        self.assertEqual(self.patch(loc, DATA[:100], first=0).status, 202)
+        # The client announces 900 bytes, sends 300 and closes its side: the
+        # body cannot be read, the chunk is refused, the session keeps 100.
+        for content_range in ("Content-Range: 100-999\r\n", ""):
+            with self.subTest(content_range=bool(content_range)):
+                r = self.raw_exchange(
+                    f"PATCH {loc} HTTP/1.1\r\nHost: x\r\n{content_range}Content-Length: 900\r\n\r\n",
+                    DATA[100:400], half_close=True)
+                self.assertError(r, 400, "BLOB_UPLOAD_INVALID")
+                self.assertIn("partial message", r.json()["errors"][0]["message"])
+                self.assertSession(loc, 100)
+        # The same for a final chunk sent with PUT: nothing is committed.
+        d = sha256(DATA)
+        r = self.raw_exchange(
+            f"PUT {loc}?digest={d} HTTP/1.1\r\nHost: x\r\nContent-Range: 100-999\r\nContent-Length: 900\r\n\r\n",
+            DATA[100:500], half_close=True)
+        self.assertError(r, 400, "BLOB_UPLOAD_INVALID")
+        self.assertSession(loc, 100)
+        self.assertNoBlob(d)
+        self.assertEqual(self.patch(loc, DATA[100:], first=100).status, 202)
+        self.assertCreated(self.req("PUT", f"{loc}?digest={d}"), d)
+        self.assertBlob(d, DATA)
+
+    def test_malformed_chunked_encoding_is_blob_upload_invalid(self):
+        loc = self.start_session()
+        self.assertEqual(self.patch(loc, DATA[:10], first=0).status, 202)
+        # A valid first chunk, then a chunk-size line that is not hex.
+        r = self.raw_exchange(
+            f"PATCH {loc} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", b"5\r\nhello\r\nzz\r\n")
+        self.assertError(r, 400, "BLOB_UPLOAD_INVALID")
+        self.assertIn("bad chunk", r.json()["errors"][0]["message"])
+        self.assertEqual(r.header("Connection"), "close")
+        self.assertSession(loc, 10)  # the 5 bytes that did arrive are not kept
+
+    def test_session_held_by_another_request_is_blob_upload_invalid(self):
+        loc = self.start_session()
+        self.assertEqual(self.patch(loc, DATA[:100], first=0).status, 202)
+        holder = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        try:
+            holder.sendall(f"PATCH {loc} HTTP/1.1\r\nHost: x\r\nContent-Range: 100-199\r\n"
+                           f"Content-Length: 100\r\n\r\n".encode() + DATA[100:130])
+            # Until the server has taken the session for that request, a
+            # status query answers 204; from then on, every request on the
+            # session is refused with 409 and changes nothing.
+            deadline = time.time() + 10
+            r = self.req("GET", loc)
+            while r.status == 204 and time.time() < deadline:
+                time.sleep(0.02)
+                r = self.req("GET", loc)
+            self.assertError(r, 409, "BLOB_UPLOAD_INVALID")
+            self.assertEqual(r.json()["errors"][0]["detail"], loc.rsplit("/", 1)[1])
+            for other in (self.patch(loc, DATA[100:200], first=100),
+                          self.req("PUT", f"{loc}?digest={sha256(DATA[:200])}", body=DATA[100:200])):
+                self.assertEqual(other.status, 409, other)
+                self.assertEqual(other.error_code(), "BLOB_UPLOAD_INVALID")
+            holder.sendall(DATA[130:200])
+            status, headers, _ = read_full_response(holder)
+            self.assertEqual(status, 202)
+            self.assertEqual(headers.get("range"), "0-199")
+        finally:
+            holder.close()
+        self.assertSession(loc, 200)
+        d = sha256(DATA[:200])
+        self.assertCreated(self.req("PUT", f"{loc}?digest={d}"), d)
+        self.assertBlob(d, DATA[:200])
+
     def test_delete_session(self):
         data = os.urandom(200)
         loc = self.start_session()
