@@ -77,8 +77,12 @@ Result<Event> decode_event(std::string_view entry) {
   json j = json::parse(entry, nullptr, false);
   auto bad = [](std::string_view why) { return fail(ErrorCode::kInvalidArgument, fmt::format("event entry: {}", why)); };
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
-  if (j.value("v", 0) != kEventSchemaVersion) return bad("unknown schema version");
   try {
+    // A hostile entry may spell the version as anything ("1", 1.0, null);
+    // only the integer 1 is schema version 1.
+    const auto v = j.find("v");
+    if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != kEventSchemaVersion)
+      return bad("unknown schema version");
     Event e;
     e.seq = j.at("seq").get<int64_t>();
     auto t = parse_rfc3339_ms(j.at("time").get<std::string>());

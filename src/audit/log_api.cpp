@@ -121,7 +121,7 @@ http::Response LogApi::trace(const http::Request& req) {
 http::Response LogApi::cosign(http::Request& req) {
   std::string note;
   if (auto s = http::read_body(req, kMaxNoteSize, note); !s) return error(413, s.error().message);
-  if (auto s = log_.add_cosignature(note); !s) return error(status_of(s.error()), s.error().message);
+  if (auto s = log_.add_cosignature(note, req.remote_address); !s) return error(status_of(s.error()), s.error().message);
   return reply(200, "{}", "application/json");
 }
 

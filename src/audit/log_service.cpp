@@ -4,6 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "audit/encoding.h"
+
 #include "common/file.h"
 #include "common/time.h"
 
@@ -108,7 +113,7 @@ Result<meta::StoredCheckpoint> CustodyLog::latest_checkpoint() {
   });
 }
 
-Status CustodyLog::add_cosignature(std::string_view note) {
+Status CustodyLog::add_cosignature(std::string_view note, std::string_view source) {
   auto opened = open_checkpoint(note, origin(), key_.verifier(), witnesses_.witnesses);
   if (!opened) return std::unexpected(opened.error());
   if (opened->cosignatures.empty())
@@ -121,16 +126,38 @@ Status CustodyLog::add_cosignature(std::string_view note) {
     auto mine = *stored ? Note::parse((*stored)->note) : Result<Note>(fail(ErrorCode::kNotFound, ""));
     if (!mine || mine->text != incoming->text)
       return fail(ErrorCode::kFailedPrecondition, "this log never published that checkpoint");
+    std::vector<const VerifiedSignature*> accepted;
     for (const auto& sig : incoming->signatures) {
-      bool from_witness = false;
-      for (const auto& w : opened->cosignatures) from_witness |= (w.name == sig.name && w.key_id == sig.key_id);
-      if (!from_witness) continue;
-      std::erase_if(mine->signatures, [&](const NoteSignature& s) { return s.name == sig.name && s.key_id == sig.key_id; });
+      const VerifiedSignature* witness = nullptr;
+      for (const auto& w : opened->cosignatures)
+        if (w.name == sig.name && w.key_id == sig.key_id) witness = &w;
+      if (!witness) continue;
+      auto same = [&](const NoteSignature& s) { return s.name == sig.name && s.key_id == sig.key_id; };
+      auto old = std::find_if(mine->signatures.begin(), mine->signatures.end(), same);
+      if (old != mine->signatures.end() && old->signature == sig.signature) continue;  // already held
+      std::erase_if(mine->signatures, same);
       mine->signatures.push_back(sig);
+      accepted.push_back(witness);
     }
+    if (accepted.empty()) return {};  // a repeat: nothing changes, nothing to record
     auto merged = mine->format();
     if (!merged) return std::unexpected(merged.error());
-    return t.put_checkpoint({(*stored)->size, (*stored)->time_ms, *merged});
+    if (auto p = t.put_checkpoint({(*stored)->size, (*stored)->time_ms, *merged}); !p) return p;
+    // Every accepted cosignature is a state change, so it is an event,
+    // committed with the checkpoint it was merged into.
+    for (const VerifiedSignature* w : accepted) {
+      Event e;
+      e.actor = w->name;
+      e.auth = fmt::format("cosignature:{:08x}", w->key_id);
+      e.source = std::string(source);
+      e.action = "checkpoint.cosign";
+      e.detail_json = nlohmann::json{{"size", (*stored)->size},
+                                     {"root", base64_encode(opened->checkpoint.root().bytes())},
+                                     {"timestamp", w->timestamp}}
+                          .dump();
+      if (auto r = t.append_event(e); !r) return std::unexpected(r.error());
+    }
+    return {};
   });
 }
 

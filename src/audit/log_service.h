@@ -2,8 +2,8 @@
 // checkpoints, tiles, entry bundles, proofs and per-image traces.
 //
 // Events are appended by whoever changes state (inside their own
-// transaction, see meta::Txn::append_event); this class only reads the log
-// and signs checkpoints of it.
+// transaction, see meta::Txn::append_event); this class reads the log,
+// signs checkpoints of it, and logs the witness cosignatures it accepts.
 #pragma once
 
 #include <cstdint>
@@ -51,8 +51,12 @@ class CustodyLog {
   Result<meta::StoredCheckpoint> published_checkpoint();
   // The newest signed checkpoint, witnessed or not: what witnesses cosign.
   Result<meta::StoredCheckpoint> latest_checkpoint();
-  // Accepts a witness's cosigned copy of a stored checkpoint.
-  Status add_cosignature(std::string_view note);
+  // Accepts a witness's cosigned copy of a stored checkpoint. Each
+  // cosignature that is new (or replaces an older one by the same witness)
+  // is recorded as a "checkpoint.cosign" event in the same transaction;
+  // posting a cosignature already held changes nothing and logs nothing.
+  // `source` is the client address that delivered it.
+  Status add_cosignature(std::string_view note, std::string_view source = {});
 
   // Tile or entry-bundle bytes at the current tree size.
   Result<std::string> tile(const TilePath& path);

@@ -19,7 +19,12 @@ Checkpointer::~Checkpointer() { stop(); }
 void Checkpointer::start() {
   if (auto made = log_.checkpoint_now(); !made)
     std::fprintf(stderr, "custody: checkpoint failed: %s\n", made.error().message.c_str());
-  thread_ = std::thread([this] { run(); });
+  // Count new events from the checkpoint just signed, not from whatever the
+  // log holds by the time the thread runs (events appended in between
+  // would otherwise never count towards checkpoint_events).
+  int64_t signed_size = 0;
+  if (auto latest = log_.latest_checkpoint()) signed_size = latest->size;
+  thread_ = std::thread([this, signed_size] { run(signed_size); });
 }
 
 void Checkpointer::stop() {
@@ -43,8 +48,7 @@ int64_t Checkpointer::log_size() {
   return size;
 }
 
-void Checkpointer::run() {
-  int64_t signed_size = log_size();
+void Checkpointer::run(int64_t signed_size) {
   auto last = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
   while (!stopping_) {
@@ -58,7 +62,9 @@ void Checkpointer::run() {
     if (due) {
       auto made = log_.checkpoint_now();
       if (!made) std::fprintf(stderr, "custody: checkpoint failed: %s\n", made.error().message.c_str());
-      signed_size = size;
+      // The checkpoint covers what was there when it was signed, which may
+      // be more than `size`; counting from there avoids an early next one.
+      signed_size = made && *made ? **made : size;
       last = now;
     }
     lock.lock();

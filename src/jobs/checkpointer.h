@@ -25,7 +25,7 @@ class Checkpointer {
   void stop();
 
  private:
-  void run();
+  void run(int64_t signed_size);
   int64_t log_size();
 
   audit::CustodyLog& log_;

@@ -11,7 +11,8 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Server
+import rfc6962
+from harness import BIN, Server, sha256
 
 SHARED = os.environ.get("CUSTODY_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
 IMAGE = os.path.join(SHARED, "images", "busybox-tiny.oci.tar")
@@ -207,6 +208,70 @@ class TraceTest(LogTestCase):
         self.assertEqual(text.count("[proof ok: leaf"), len(expected))
         self.assertIn("trace/app:v2", text)
 
+    def test_trace_shows_referrers_mounts_and_deletes(self):
+        s = self.server()
+        skopeo_push(s, "trace/app:v1")
+        oci = "application/vnd.oci.image.manifest.v1+json"
+        r = s.request("GET", "/v2/trace/app/manifests/v1", headers={"Accept": oci})
+        image, digest = r.body, r.header("Docker-Content-Digest")
+        m = json.loads(image)
+        blobs = [m["config"]["digest"]] + [l["digest"] for l in m["layers"]]
+        # A signature: a manifest whose subject is the image, under the
+        # cosign-style tag.
+        payload_bytes = b'{"critical":{"image":{"docker-manifest-digest":"%s"}}}' % digest.encode()
+        payload = s.push_blob("trace/app", payload_bytes)
+        empty = s.push_blob("trace/app", b"{}")
+        sig = {"schemaVersion": 2, "mediaType": oci, "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+               "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+               "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": payload,
+                           "size": len(payload_bytes)}],
+               "subject": {"mediaType": oci, "digest": digest, "size": len(image)}}
+        sig_tag = digest.replace(":", "-") + ".sig"
+        r, sig_digest = s.push_manifest("trace/app", sig_tag, sig)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.header("OCI-Subject"), digest)
+        # A copy to another repository by mounting every blob, then a
+        # delete of the copy.
+        for b in blobs:
+            r = s.request("POST", f"/v2/trace/copy/blobs/uploads/?mount={b}&from=trace/app")
+            self.assertEqual(r.status, 201, r)
+        r, _ = s.push_manifest("trace/copy", "v1", image, media_type=oci)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(s.request("DELETE", f"/v2/trace/copy/manifests/{digest}").status, 202)
+        wait_for_checkpoint(s)
+        key = self.key(s)
+
+        def trace(ref, *extra):
+            return custody("log", "trace", ref, "--url", f"http://{s.address}", "--key", key,
+                           "--state", self.state, *extra, check=True).stdout
+
+        report = json.loads(trace("trace/app:v1", "--json"))
+        self.assertEqual(report["digest"], digest)
+        self.assertTrue(all(e["inclusion_verified"] for e in report["events"]))
+        got = [(e["event"]["action"], e["event"]["repository"], e["event"]["tag"], e["event"]["digest"])
+               for e in report["events"]]
+        self.assertEqual(got, [("manifest.push", "trace/app", "v1", digest),
+                               ("tag.set", "trace/app", "v1", digest),
+                               ("manifest.push", "trace/app", sig_tag, sig_digest),
+                               ("manifest.push", "trace/copy", "v1", digest),
+                               ("tag.set", "trace/copy", "v1", digest),
+                               ("manifest.delete", "trace/copy", "", digest)])
+        referrer = report["events"][2]["event"]["detail"]
+        self.assertEqual(referrer["subject"], digest)
+        self.assertEqual(referrer["artifact_type"], "application/vnd.dev.cosign.artifact.sig.v1+json")
+        self.assertEqual(report["events"][5]["event"]["detail"], {"tags": ["v1"]})
+        text = trace(digest)
+        self.assertEqual(text.count("[proof ok: leaf"), 6)
+        self.assertRegex(text, rf"manifest\.push\s+trace/app:{re.escape(sig_tag)} .*\"subject\":\"{digest}\"")
+        self.assertRegex(text, r"manifest\.delete\s+trace/copy ")
+        # A mounted blob's own trace shows where it came from.
+        layer = blobs[-1]
+        report = json.loads(trace(layer, "--json"))
+        got = [(e["event"]["action"], e["event"]["repository"]) for e in report["events"]]
+        self.assertEqual(got, [("blob.push", "trace/app"), ("blob.mount", "trace/copy")])
+        self.assertEqual(report["events"][1]["event"]["detail"]["from"], "trace/app")
+        self.assertRegex(trace(layer), r"blob\.mount\s+trace/copy .*\"from\":\"trace/app\"")
+
     def test_trace_refuses_an_event_that_is_not_in_the_tree(self):
         s = self.server()
         skopeo_push(s, "trace/app:v1")
@@ -227,6 +292,129 @@ class TraceTest(LogTestCase):
                     "--state", self.state)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("no such image", r.stderr)
+
+
+class CheckpointTriggerTest(LogTestCase):
+    def checkpoint_sizes(self, server):
+        c = db(server)
+        try:
+            return [row[0] for row in c.execute("SELECT size FROM checkpoints ORDER BY size")]
+        finally:
+            c.close()
+
+    def test_checkpoint_after_enough_events_long_before_the_interval(self):
+        s = self.server(config="[log]\ncheckpoint_interval_ms = 60000\ncheckpoint_events = 5\n")
+        self.assertEqual(self.checkpoint_sizes(s), [0])  # the empty log, signed at start
+        for i in range(4):
+            s.push_blob("trigger/app", b"blob %d" % i)
+        time.sleep(0.6)  # several checks of the log: 4 events are not enough
+        self.assertEqual(self.checkpoint_sizes(s), [0])
+        started = time.time()
+        s.push_blob("trigger/app", b"blob 4")
+        wait_for_checkpoint(s, 5)
+        self.assertLess(time.time() - started, 15)  # far from the 60 s interval
+        for i in range(5, 8):
+            s.push_blob("trigger/app", b"blob %d" % i)
+        time.sleep(0.6)
+        self.assertEqual(self.checkpoint_sizes(s), [0, 5])
+        s.push_blob("trigger/app", b"blob 8")
+        s.push_blob("trigger/app", b"blob 9")
+        wait_for_checkpoint(s, 10)
+        self.assertEqual(self.checkpoint_sizes(s), [0, 5, 10])
+        s.stop()  # a last checkpoint only if something is left unsigned
+        self.assertEqual(self.checkpoint_sizes(s), [0, 5, 10])
+
+
+class ServingTest(LogTestCase):
+    """Tiles, entry bundles and the JSON proof API, checked by an
+    independent RFC 6962 implementation in Python (rfc6962.py)."""
+
+    def get(self, server, path):
+        r = server.request("GET", path)
+        self.assertEqual(r.status, 200, (path, r))
+        return r
+
+    def test_tiles_cache_headers_and_proofs(self):
+        s = self.server()
+        for i in range(300):  # more than one full tile of entries
+            s.push_blob("serve/app", b"entry %d" % i)
+        wait_for_checkpoint(s, 300)
+        cp = self.get(s, "/log/checkpoint")
+        self.assertEqual(cp.header("Cache-Control"), "no-cache")
+        origin, size, root = rfc6962.parse_checkpoint(cp.body.decode())
+        self.assertGreaterEqual(size, 300)
+        self.assertEqual(self.get(s, "/log/v1/checkpoint/latest").header("Cache-Control"), "no-cache")
+
+        # Full tiles never change: immutable. Partial ones grow: not cached.
+        partial = size - 256
+        for path, immutable in (("/log/tile/0/000", True), ("/log/tile/entries/000", True),
+                                (f"/log/tile/0/001.p/{partial}", False),
+                                (f"/log/tile/entries/001.p/{partial}", False),
+                                ("/log/tile/1/000.p/1", False), ("/log/tile/0/000.p/7", False)):
+            with self.subTest(path=path):
+                cache = self.get(s, path).header("Cache-Control")
+                if immutable:
+                    self.assertEqual(cache, "public, max-age=31536000, immutable")
+                else:
+                    self.assertNotIn("immutable", cache or "")
+                    self.assertEqual(cache, "no-cache")
+        self.assertEqual(s.request("GET", "/log/tile/0/001").status, 404)  # not full yet
+
+        # The entries hash to the tiles and to the checkpoint's root.
+        entries = (rfc6962.decode_entry_bundle(self.get(s, "/log/tile/entries/000").body)
+                   + rfc6962.decode_entry_bundle(self.get(s, f"/log/tile/entries/001.p/{partial}").body))
+        self.assertEqual(len(entries), size)
+        self.assertEqual(json.loads(entries[0])["seq"], 1)
+        leaves = [rfc6962.leaf_hash(e) for e in entries]
+        self.assertEqual(rfc6962.decode_tile(self.get(s, "/log/tile/0/000").body), leaves[:256])
+        self.assertEqual(rfc6962.decode_tile(self.get(s, f"/log/tile/0/001.p/{partial}").body), leaves[256:])
+        self.assertEqual(rfc6962.decode_tile(self.get(s, "/log/tile/1/000.p/1").body),
+                         [rfc6962.tree_head(leaves[:256])])
+        self.assertEqual(rfc6962.tree_head(leaves), root)
+
+        # Inclusion proofs: GET /log/v1/proof/inclusion?seq=&size=
+        for seq in (1, 2, 3, 128, 256, 257, 299, size):
+            with self.subTest(seq=seq):
+                r = self.get(s, f"/log/v1/proof/inclusion?seq={seq}&size={size}")
+                self.assertEqual(r.header("Content-Type"), "application/json")
+                body = r.json()
+                self.assertEqual((body["seq"], body["leaf_index"], body["size"]), (seq, seq - 1, size))
+                proof = rfc6962.proof_hashes(body["proof"])
+                self.assertTrue(rfc6962.verify_inclusion(seq - 1, size, leaves[seq - 1], proof, root))
+                self.assertFalse(rfc6962.verify_inclusion(seq - 1, size, leaves[seq % size], proof, root))
+                for bad in rfc6962.tampered(proof):
+                    self.assertFalse(rfc6962.verify_inclusion(seq - 1, size, leaves[seq - 1], bad, root))
+        # ... at an older size too, against that size's root.
+        body = self.get(s, "/log/v1/proof/inclusion?seq=5&size=100").json()
+        self.assertTrue(rfc6962.verify_inclusion(4, 100, leaves[4], rfc6962.proof_hashes(body["proof"]),
+                                                 rfc6962.tree_head(leaves[:100])))
+
+        # Consistency proofs: GET /log/v1/proof/consistency?old=&new=
+        for old in (1, 2, 5, 100, 255, 256, 257, size - 1, size):
+            with self.subTest(old=old):
+                body = self.get(s, f"/log/v1/proof/consistency?old={old}&new={size}").json()
+                self.assertEqual((body["old"], body["new"]), (old, size))
+                proof = rfc6962.proof_hashes(body["proof"])
+                old_root = rfc6962.tree_head(leaves[:old])
+                self.assertTrue(rfc6962.verify_consistency(old, size, old_root, root, proof))
+                if old < size:
+                    self.assertFalse(rfc6962.verify_consistency(old, size, old_root[::-1], root, proof))
+                    for bad in rfc6962.tampered(proof):
+                        self.assertFalse(rfc6962.verify_consistency(old, size, old_root, root, bad))
+        body = self.get(s, "/log/v1/proof/consistency?old=7&new=300").json()
+        self.assertTrue(rfc6962.verify_consistency(7, 300, rfc6962.tree_head(leaves[:7]),
+                                                   rfc6962.tree_head(leaves[:300]), rfc6962.proof_hashes(body["proof"])))
+
+        # Bad requests get a JSON error, never a proof.
+        for path in ("/log/v1/proof/inclusion?seq=0&size=5", f"/log/v1/proof/inclusion?seq=6&size=5",
+                     "/log/v1/proof/inclusion?seq=1", "/log/v1/proof/inclusion?seq=x&size=5",
+                     "/log/v1/proof/inclusion?seq=-1&size=5", "/log/v1/proof/consistency?old=6&new=5",
+                     "/log/v1/proof/consistency?old=1", f"/log/v1/proof/consistency?old=1&new={size + 1000}",
+                     f"/log/v1/proof/inclusion?seq=1&size={size + 1000}"):
+            with self.subTest(path=path):
+                r = s.request("GET", path)
+                self.assertIn(r.status, (400, 404), r)
+                self.assertIn("error", r.json())
 
 
 class WitnessTest(LogTestCase):
@@ -253,6 +441,16 @@ class WitnessTest(LogTestCase):
         published = a.request("GET", "/log/checkpoint")
         self.assertEqual(published.status, 200)
         self.assertIn("— witness.test ", published.body.decode())
+        # The accepted cosignature is itself an event of the log.
+        c = db(a)
+        rows = c.execute("SELECT actor, auth, source, json_extract(detail, '$.size') FROM events "
+                         "WHERE action = 'checkpoint.cosign'").fetchall()
+        c.close()
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0][0], "witness.test")
+        self.assertRegex(rows[0][1], r"^cosignature:[0-9a-f]{8}$")
+        self.assertTrue(rows[0][2].startswith("127.0.0.1:"), rows)
+        self.assertEqual(rows[0][3], int(published.body.decode().split("\n")[1]))
         ok = self.verify(a, key, "--witness", wvkey, "--quorum", "1")
         self.assertEqual(ok.returncode, 0, ok.stderr)
         self.assertIn("1 witness cosignature", ok.stdout)
