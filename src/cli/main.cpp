@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
   serve_cmd->callback([&] { rc = custody::cli::run_serve(serve); });
   custody::cli::LogCommandLine log;
   custody::cli::add_log_commands(app, log, rc);
+  custody::cli::AdminCommandLine admin;
+  custody::cli::add_admin_commands(app, admin, rc);
+  custody::cli::PkiCommandLine pki;
+  custody::cli::add_pki_commands(app, pki, admin, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,12 @@
 #include <unistd.h>
 
 #include "audit/log_api.h"
+#include "auth/admin_api.h"
+#include "auth/enrolment.h"
+#include "auth/registry_gate.h"
+#include "auth/token_endpoint.h"
+#include "auth/token_key_file.h"
+#include "pki/ca.h"
 #include "audit/log_service.h"
 #include "cli/commands.h"
 #include "common/config.h"
@@ -84,10 +90,51 @@ struct Services {
   std::unique_ptr<registry::Api> api;
   std::unique_ptr<http::AccessLog> access_log;
   http::Metrics metrics;
+  // Token mode only (auth.mode = "token").
+  std::unique_ptr<auth::Authenticator> authn;
+  std::unique_ptr<auth::TokenService> tokens;
+  std::unique_ptr<auth::RegistryGate> gate;
+  std::unique_ptr<auth::TokenEndpoint> token_endpoint;
+  std::unique_ptr<auth::AdminApi> admin_api;
+  std::optional<std::string> enrolment_secret;  // printed once, at first start
+  // The built-in CA, when `custody pki init` made one: signs /pki/crl.
+  std::optional<pki::CertificateAuthority> ca;
 
   http::Response handle(http::Request& req);
   http::Response handle_operations(const http::Request& req);
+  http::Response crl();
+  bool certificate_revoked(std::string_view serial);
 };
+
+Status open_auth(const Config& c, Services& s) {
+  auto key = auth::load_or_create_token_key(c.storage.data_dir / "token.key");
+  if (!key) return fail(key.error().code, "token key: " + key.error().message);
+  auth::AuthenticatorOptions ao;
+  ao.passwords = c.auth.passwords;
+  ao.certificate_identity = *pki::parse_subject_mapping(c.auth.certificate_identity);
+  ao.certificate_email_domain = c.auth.certificate_email_domain;
+  s.authn = std::make_unique<auth::Authenticator>(*s.meta, ao);
+  auth::TokenOptions to{c.auth.service, c.auth.issuer, c.auth.token_ttl_seconds, c.auth.refresh_ttl_seconds};
+  s.tokens = std::make_unique<auth::TokenService>(*s.meta, std::move(*key), to);
+  s.gate = std::make_unique<auth::RegistryGate>(*s.meta, *s.authn, *s.tokens,
+                                                auth::GateOptions{c.auth.realm, !c.server.tls.cert.empty()});
+  s.token_endpoint = std::make_unique<auth::TokenEndpoint>(*s.authn, *s.tokens);
+  s.admin_api = std::make_unique<auth::AdminApi>(*s.meta, *s.authn, *s.tokens,
+                                                 auth::AdminApiOptions{c.auth.passwords, c.limits.page_size_max});
+  auto secret = auth::enrol_first_admin(*s.meta);
+  if (!secret) return fail(secret.error().code, "enrolment: " + secret.error().message);
+  s.enrolment_secret = std::move(*secret);
+  return {};
+}
+
+Status open_ca(const Config& c, Services& s) {
+  auto dir = c.storage.data_dir / "pki";
+  if (!std::filesystem::exists(dir / "ca.key")) return {};
+  auto ca = pki::CertificateAuthority::load(dir / "ca.key", dir / "ca.crt");
+  if (!ca) return fail(ca.error().code, "pki: " + ca.error().message);
+  s.ca = std::move(*ca);
+  return {};
+}
 
 Status open_log(const Config& c, Services& s) {
   std::string origin = c.log.origin.empty() ? default_origin() : c.log.origin;
@@ -116,9 +163,13 @@ Result<std::unique_ptr<Services>> open_services(const Config& c) {
   if (!meta) return fail(meta.error().code, "metadata store: " + meta.error().message);
   s->meta = std::move(*meta);
   if (auto r = open_log(c, *s); !r) return std::unexpected(r.error());
+  if (!c.auth.open()) {
+    if (auto r = open_auth(c, *s); !r) return std::unexpected(r.error());
+  }
+  if (auto r = open_ca(c, *s); !r) return std::unexpected(r.error());
   s->registry = std::make_unique<registry::Registry>(
       *s->blobs, *s->meta, registry::RegistryLimits{c.limits.manifest_max_bytes, c.limits.upload_max_bytes});
-  registry::ApiOptions api_options{c.limits.page_size_max, {}};
+  registry::ApiOptions api_options{c.limits.page_size_max, {}, s->gate.get()};
   if (s->pulls) api_options.on_pull = [p = s->pulls.get()](meta::Event e) { p->record(std::move(e)); };
   s->api = std::make_unique<registry::Api>(*s->registry, api_options);
   s->metrics.set_gauge_source([m = s->meta.get()] { return storage_gauges(*m); });
@@ -131,7 +182,39 @@ Result<std::unique_ptr<Services>> open_services(const Config& c) {
 http::Response Services::handle(http::Request& req) {
   if (req.path.starts_with("/v2")) return api->handle(req);
   if (req.path.starts_with("/log/")) return log_api->handle(req);
+  if (token_endpoint && req.path == "/auth/token") return token_endpoint->handle(req);
+  if (admin_api && req.path.starts_with("/api/v1/")) return admin_api->handle(req);
+  if (req.path == "/pki/crl") return crl();
   return handle_operations(req);
+}
+
+bool Services::certificate_revoked(std::string_view serial) {
+  bool revoked = true;  // if the store cannot answer, refuse the handshake
+  (void)meta->read([&](meta::Txn& t) -> Status {
+    auto v = t.identity().certificate_revoked(std::string(serial));
+    if (!v) return std::unexpected(v.error());
+    revoked = *v;
+    return {};
+  });
+  return revoked;
+}
+
+http::Response Services::crl() {
+  if (!ca) return plain(404, "no built-in CA here (custody pki init makes one)\n");
+  pki::CrlRequest request;
+  auto s = meta->read([&](meta::Txn& t) -> Status {
+    auto serials = t.identity().revoked_certificates();
+    if (!serials) return std::unexpected(serials.error());
+    for (auto& serial : *serials) request.revoked.push_back({std::move(serial), 0});
+    return {};
+  });
+  if (!s) return plain(503, "metadata store unavailable\n");
+  auto list = ca->make_crl(request);
+  if (!list) return plain(500, "cannot sign the CRL\n");
+  auto r = plain(200, std::move(list->der), "application/pkix-crl");
+  r.headers.set("Cache-Control", "max-age=300");
+  r.route = "pki_crl";
+  return r;
 }
 
 http::Response Services::handle_operations(const http::Request& req) {
@@ -173,16 +256,25 @@ http::ServerOptions server_options(const Config& c, const std::pair<std::string,
   return so;
 }
 
-void announce(const Config& c, const std::string& bound_host, uint16_t port) {
+void announce(const Config& c, const Services& s, const std::string& bound_host, uint16_t port) {
   std::string host = bound_host.find(':') != std::string::npos ? "[" + bound_host + "]" : bound_host;
   if (host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   bool tls = !c.server.tls.cert.empty();
   std::fprintf(stderr, "custody: serving %s://%s:%u (data in %s)\n", tls ? "https" : "http", host.c_str(), port,
                c.storage.data_dir.c_str());
+  if (s.enrolment_secret) {
+    std::fprintf(stderr,
+                 "custody: enrolment: created system administrator \"admin\" with secret %s\n"
+                 "custody: enrolment: this secret is shown only now; store it, e.g. "
+                 "export CUSTODY_USER=admin CUSTODY_SECRET=%s\n",
+                 s.enrolment_secret->c_str(), s.enrolment_secret->c_str());
+  }
+  std::string creds = c.auth.open() ? "" : " --dest-creds \"$CUSTODY_USER:$CUSTODY_SECRET\"";
   if (!tls)
     std::fprintf(stderr,
-                 "custody: try  skopeo copy --dest-tls-verify=false oci-archive:IMAGE.tar docker://%s:%u/demo/app:1\n",
-                 host.c_str(), port);
+                 "custody: try  skopeo copy --dest-tls-verify=false%s "
+                 "oci-archive:../shared/images/busybox-tiny.oci.tar docker://%s:%u/%s/busybox:1\n",
+                 creds.c_str(), host.c_str(), port, c.auth.open() ? "demo" : "admin");
   std::fflush(stderr);
 }
 
@@ -217,10 +309,12 @@ int run_serve(const ServeOptions& options) {
   auto services = open_services(*config);
   if (!services) return fatal("start", services.error());
   Services& s = **services;
-  auto server = http::Server::listen(server_options(*config, *addr), [&s](http::Request& req) { return s.handle(req); },
+  auto so = server_options(*config, *addr);
+  if (so.tls) so.tls->is_revoked = [&s](std::string_view serial) { return s.certificate_revoked(serial); };
+  auto server = http::Server::listen(so, [&s](http::Request& req) { return s.handle(req); },
                                      &s.metrics, s.access_log.get());
   if (!server) return fatal("listen", server.error());
-  announce(*config, addr->first, (*server)->port());
+  announce(*config, s, addr->first, (*server)->port());
 
   s.checkpointer->start();
   std::thread signal_thread([&] {

@@ -124,6 +124,40 @@ Status apply_log(const toml::table& t, LogConfig& l) {
   return {};
 }
 
+Status apply_auth(const toml::table& t, AuthConfig& a) {
+  if (auto r = check_keys(t, "auth", {"mode", "passwords", "service", "issuer", "realm", "token_ttl_seconds",
+                                       "refresh_ttl_seconds", "certificate_identity", "certificate_email_domain"});
+      !r)
+    return r;
+  Status r;
+  std::string passwords = a.passwords ? "on" : "off";
+  if (!(r = read_string(t, "auth", "mode", a.mode))) return r;
+  if (!(r = read_string(t, "auth", "passwords", passwords))) return r;
+  if (!(r = read_string(t, "auth", "service", a.service))) return r;
+  if (!(r = read_string(t, "auth", "issuer", a.issuer))) return r;
+  if (!(r = read_string(t, "auth", "realm", a.realm))) return r;
+  if (!(r = read_uint(t, "auth", "token_ttl_seconds", a.token_ttl_seconds))) return r;
+  if (!(r = read_uint(t, "auth", "refresh_ttl_seconds", a.refresh_ttl_seconds))) return r;
+  if (!(r = read_string(t, "auth", "certificate_identity", a.certificate_identity))) return r;
+  if (!(r = read_string(t, "auth", "certificate_email_domain", a.certificate_email_domain))) return r;
+  if (a.mode != "token" && a.mode != "open")
+    return fail(ErrorCode::kInvalidArgument, "config: auth.mode must be token or open");
+  if (passwords != "on" && passwords != "off")
+    return fail(ErrorCode::kInvalidArgument, "config: auth.passwords must be on or off");
+  a.passwords = passwords == "on";
+  if (a.certificate_identity != "uri" && a.certificate_identity != "cn" && a.certificate_identity != "email")
+    return fail(ErrorCode::kInvalidArgument, "config: auth.certificate_identity must be uri, cn or email");
+  if (a.service.empty() || a.issuer.empty())
+    return fail(ErrorCode::kInvalidArgument, "config: auth.service and auth.issuer must not be empty");
+  if (a.token_ttl_seconds < 10 || a.token_ttl_seconds > 86400)
+    return fail(ErrorCode::kInvalidArgument, "config: auth.token_ttl_seconds must be within 10..86400");
+  if (a.refresh_ttl_seconds < a.token_ttl_seconds)
+    return fail(ErrorCode::kInvalidArgument, "config: auth.refresh_ttl_seconds must be >= token_ttl_seconds");
+  if (!a.realm.empty() && !a.realm.starts_with("http://") && !a.realm.starts_with("https://"))
+    return fail(ErrorCode::kInvalidArgument, "config: auth.realm must be an absolute http(s) URL");
+  return {};
+}
+
 }  // namespace
 
 Result<Config> Config::parse_toml(std::string_view text) {
@@ -134,7 +168,7 @@ Result<Config> Config::parse_toml(std::string_view text) {
     return fail(ErrorCode::kInvalidArgument, fmt::format("config: {} (line {})", e.description(),
                                                          e.source().begin.line));
   }
-  if (auto r = check_keys(root, "", {"server", "storage", "limits", "log"}); !r) return std::unexpected(r.error());
+  if (auto r = check_keys(root, "", {"server", "auth", "storage", "limits", "log"}); !r) return std::unexpected(r.error());
   Config c;
   if (const auto* t = section_of(root, "server")) {
     if (auto r = apply_server(*t, c.server); !r) return std::unexpected(r.error());
@@ -150,6 +184,9 @@ Result<Config> Config::parse_toml(std::string_view text) {
   }
   if (const auto* t = section_of(root, "log")) {
     if (auto r = apply_log(*t, c.log); !r) return std::unexpected(r.error());
+  }
+  if (const auto* t = section_of(root, "auth")) {
+    if (auto r = apply_auth(*t, c.auth); !r) return std::unexpected(r.error());
   }
   if (c.limits.page_size_max == 0) return fail(ErrorCode::kInvalidArgument, "config: limits.page_size_max must be > 0");
   return c;

@@ -62,8 +62,26 @@ struct LogConfig {
   bool record_pulls = false;
 };
 
+// Identity and access (docs/auth.md).
+struct AuthConfig {
+  // "token": Docker token authentication and RBAC. "open": no
+  // authentication at all, everyone may do everything (local trials only).
+  std::string mode = "token";
+  bool passwords = true;  // false: passwords never authenticate
+  std::string service = "custody";
+  std::string issuer = "custody";
+  std::string realm;  // token endpoint URL; "" = derived from the Host header
+  uint32_t token_ttl_seconds = 300;
+  uint32_t refresh_ttl_seconds = 30 * 24 * 3600;
+  std::string certificate_identity = "uri";  // "uri", "cn" or "email"
+  std::string certificate_email_domain;
+
+  bool open() const { return mode == "open"; }
+};
+
 struct Config {
   ServerConfig server;
+  AuthConfig auth;
   StorageConfig storage;
   LimitsConfig limits;
   LogConfig log;

@@ -21,6 +21,8 @@ enum class ErrorCode {
   kUnimplemented,
   kUnavailable,
   kDataLoss,            // digest mismatch, corrupt data
+  kUnauthenticated,     // no valid credentials
+  kPermissionDenied,    // valid credentials, not allowed
   kInternal,
 };
 

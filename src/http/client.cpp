@@ -120,9 +120,11 @@ Result<ClientResponse> HttpClient::perform(const std::string& method, const std:
   if (!o.client_key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, o.client_key.c_str());
   if (method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  } else if (method == "POST") {
+  } else if (method != "GET" || !body.empty()) {
+    // POST semantics carry the body; other methods rename the request.
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
   CURLcode rc = curl_easy_perform(c);
   if (sink.overflow) return fail(ErrorCode::kUnavailable, url + ": reply larger than " + std::to_string(o.max_body) + " bytes");

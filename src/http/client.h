@@ -45,12 +45,13 @@ class HttpClient {
   Result<ClientResponse> get(const std::string& url, const std::map<std::string, std::string>& headers = {});
   Result<ClientResponse> head(const std::string& url, const std::map<std::string, std::string>& headers = {});
   Result<ClientResponse> post(const std::string& url, std::string_view body, std::string_view content_type);
+  // Any method, with a body (sent when non-empty) and headers.
+  Result<ClientResponse> perform(const std::string& method, const std::string& url,
+                                 const std::map<std::string, std::string>& headers, std::string_view body);
 
  private:
   struct Handle;
   explicit HttpClient(std::unique_ptr<Handle> h);
-  Result<ClientResponse> perform(const std::string& method, const std::string& url,
-                                 const std::map<std::string, std::string>& headers, std::string_view body);
 
   std::unique_ptr<Handle> h_;
 };

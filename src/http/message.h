@@ -48,6 +48,10 @@ struct Request {
   std::string remote_address;
   std::string peer_certificate;  // DER of the verified TLS client certificate, if any
   BodyReader* body = nullptr;
+  // Who sent it, once the access gate has authenticated it: the account
+  // ("anonymous" when none) and how it proved who it is.
+  std::string principal = "anonymous";
+  std::string auth_method = "none";
 
   std::optional<std::string_view> query_param(std::string_view key) const;
   bool has_query_param(std::string_view key) const { return query_param(key).has_value(); }

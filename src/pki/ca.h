@@ -122,4 +122,9 @@ class CertificateAuthority {
   std::unique_ptr<Material> m_;
 };
 
+// Writes an issued key (mode 0600) and certificate (0644), durably. Without
+// `overwrite`, existing files are kAlreadyExists and nothing is written.
+Status save_issued(const IssuedCertificate& issued, const std::filesystem::path& key_file,
+                   const std::filesystem::path& cert_file, bool overwrite = false);
+
 }  // namespace custody::pki

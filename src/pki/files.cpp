@@ -1,5 +1,7 @@
 #include "pki/files.h"
 
+#include "pki/ca.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,3 +81,17 @@ Status make_directories(const std::filesystem::path& dir, mode_t mode) {
 }
 
 }  // namespace custody::pki::internal
+
+namespace custody::pki {
+
+Status save_issued(const IssuedCertificate& issued, const std::filesystem::path& key_file,
+                   const std::filesystem::path& cert_file, bool overwrite) {
+  if (!overwrite) {
+    std::filesystem::path both[] = {key_file, cert_file};
+    if (auto s = internal::ensure_absent(both); !s) return s;
+  }
+  if (auto s = internal::write_file(key_file, issued.key_pem, 0600, overwrite); !s) return s;
+  return internal::write_file(cert_file, issued.cert_pem, 0644, overwrite);
+}
+
+}  // namespace custody::pki

@@ -28,6 +28,22 @@ const char* route_label(Endpoint e, const std::string& method) {
 // Valid /v2/ requests whose name fails the grammar never reach storage.
 bool needs_name(Endpoint e) { return e != Endpoint::kBase && e != Endpoint::kCatalog && e != Endpoint::kNotFound; }
 
+// The action a request needs (docs/auth.md). Unknown methods need pull, so
+// that a 405 never tells an unauthenticated client anything.
+std::string_view needed_action(Endpoint e, const std::string& method) {
+  switch (e) {
+    case Endpoint::kBase: return action::kAny;
+    case Endpoint::kCatalog: return action::kCatalog;
+    case Endpoint::kUploadStart:
+    case Endpoint::kUpload: return action::kPush;
+    case Endpoint::kManifest:
+      if (method == "PUT") return action::kPush;
+      return method == "DELETE" ? action::kDelete : action::kPull;
+    case Endpoint::kBlob: return method == "DELETE" ? action::kDelete : action::kPull;
+    default: return action::kPull;
+  }
+}
+
 }  // namespace
 
 http::Response json_response(int status, std::string body, std::string_view content_type) {
@@ -45,7 +61,7 @@ http::Response error_response(const RegistryError& e) {
   return json_response(e.http_status(), body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-Actor actor_of(const http::Request& req) { return Actor{"anonymous", "none", req.remote_address}; }
+Actor actor_of(const http::Request& req) { return Actor{req.principal, req.auth_method, req.remote_address}; }
 
 ReadFn body_reader(http::Request& req) {
   return [&req](std::span<std::byte> out) -> Result<size_t> {
@@ -88,6 +104,9 @@ http::Response Api::handle(http::Request& req) {
     res = error_response({OciCode::kNameUnknown, "no such endpoint", req.path.substr(0, 300), 404});
   } else if (needs_name(route.endpoint) && !is_valid_repository_name(route.name)) {
     res = error_response({OciCode::kNameInvalid, "invalid repository name", route.name.substr(0, 300)});
+  } else if (auto allowed = access_.authorize(req, route.name, needed_action(route.endpoint, req.method));
+             !allowed) {
+    res = std::move(allowed.error());
   } else {
     switch (route.endpoint) {
       case Endpoint::kBase:

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "http/message.h"
+#include "registry/access.h"
 #include "registry/registry.h"
 #include "registry/routes.h"
 
@@ -16,11 +17,14 @@ struct ApiOptions {
   // Called for every successful manifest or blob GET when pulls are
   // recorded (log.record_pulls); the callee batches them into the log.
   std::function<void(meta::Event)> on_pull;
+  // Who may do what; nullptr means everyone may do everything.
+  AccessControl* access = nullptr;
 };
 
 class Api {
  public:
-  Api(Registry& registry, ApiOptions options) : registry_(registry), options_(options) {}
+  Api(Registry& registry, ApiOptions options)
+      : registry_(registry), options_(std::move(options)), access_(options_.access ? *options_.access : open_) {}
 
   // Handles any request whose path starts with /v2.
   http::Response handle(http::Request& req);
@@ -38,6 +42,8 @@ class Api {
 
   Registry& registry_;
   ApiOptions options_;
+  OpenAccess open_;
+  AccessControl& access_;
 };
 
 // Helpers shared by the handler files.

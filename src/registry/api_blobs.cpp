@@ -103,7 +103,7 @@ http::Response Api::handle_upload_start(http::Request& req, const Route& route) 
     auto digest = parse_digest_arg(*mount);
     if (!digest) return error_response(digest.error());
     auto from = req.query_param("from");
-    if (from && is_valid_repository_name(*from)) {
+    if (from && is_valid_repository_name(*from) && access_.also_allows(req, std::string(*from), action::kPull)) {
       auto mounted = registry_.mount_blob(route.name, std::string(*from), *digest, actor);
       if (!mounted) return error_response(mounted.error());
       if (*mounted) return blob_created(route.name, *digest);
@@ -118,7 +118,7 @@ http::Response Api::handle_upload_start(http::Request& req, const Route& route) 
     if (!r) return error_response(r.error());
     return blob_created(route.name, *digest);
   }
-  auto id = registry_.start_upload(route.name);
+  auto id = registry_.start_upload(route.name, actor.name);
   if (!id) return error_response(id.error());
   return upload_accepted(202, route.name, *id, 0);
 }
@@ -126,12 +126,12 @@ http::Response Api::handle_upload_start(http::Request& req, const Route& route) 
 http::Response Api::handle_upload(http::Request& req, const Route& route) {
   const std::string& id = route.argument;
   if (req.method == "GET") {
-    auto size = registry_.upload_size(route.name, id);
+    auto size = registry_.upload_size(route.name, id, req.principal);
     if (!size) return upload_error(size.error(), route.name, id);
     return upload_accepted(204, route.name, id, *size);
   }
   if (req.method == "DELETE") {
-    auto r = registry_.cancel_upload(route.name, id);
+    auto r = registry_.cancel_upload(route.name, id, req.principal);
     if (!r) return upload_error(r.error(), route.name, id);
     http::Response res;
     res.status = 204;
@@ -141,7 +141,7 @@ http::Response Api::handle_upload(http::Request& req, const Route& route) {
   auto chunk = chunk_header(req);
   if (!chunk) return upload_error(chunk.error(), route.name, id);
   if (req.method == "PATCH") {
-    auto size = registry_.append_chunk(route.name, id, *chunk, body_reader(req));
+    auto size = registry_.append_chunk(route.name, id, req.principal, *chunk, body_reader(req));
     if (!size) return upload_error(size.error(), route.name, id);
     return upload_accepted(202, route.name, id, *size);
   }

@@ -63,10 +63,10 @@ RegStatus Registry::delete_blob(const std::string& repo, const Digest& digest, c
   });
 }
 
-RegResult<std::string> Registry::start_upload(const std::string& repo) {
+RegResult<std::string> Registry::start_upload(const std::string& repo, const std::string& principal) {
   std::string id = random_uuid();
   if (auto s = blobs_.start_upload(id); !s) return server_fault(s.error());
-  auto r = meta_.transact([&](meta::Txn& t) { return t.create_upload({id, repo, now_unix_ms()}); });
+  auto r = meta_.transact([&](meta::Txn& t) { return t.create_upload({id, repo, now_unix_ms(), principal}); });
   if (!r) {
     blobs_.drop_upload(id);
     return server_fault(r.error());
@@ -93,11 +93,12 @@ RegResult<std::optional<uint64_t>> Registry::mount_blob(const std::string& repo,
 }
 
 RegResult<std::unique_ptr<storage::BlobWriter>> Registry::resume_session(const std::string& repo,
-                                                                         const std::string& id) {
+                                                                         const std::string& id,
+                                                                         const std::string& principal) {
   if (!is_canonical_uuid(id)) return reg_fail(OciCode::kBlobUploadUnknown, "upload unknown", id);
   auto session = read_value<std::optional<meta::UploadSession>>(meta_, [&](meta::Txn& t) { return t.find_upload(id); });
   if (!session) return std::unexpected(session.error());
-  if (!*session || (*session)->repository != repo)
+  if (!*session || (*session)->repository != repo || (*session)->principal != principal)
     return reg_fail(OciCode::kBlobUploadUnknown, "upload unknown", id);
   auto w = blobs_.resume(id);
   if (!w) {
@@ -109,8 +110,9 @@ RegResult<std::unique_ptr<storage::BlobWriter>> Registry::resume_session(const s
   return std::move(*w);
 }
 
-RegResult<uint64_t> Registry::upload_size(const std::string& repo, const std::string& id) {
-  auto w = resume_session(repo, id);
+RegResult<uint64_t> Registry::upload_size(const std::string& repo, const std::string& id,
+                                          const std::string& principal) {
+  auto w = resume_session(repo, id, principal);
   if (!w) return std::unexpected(w.error());
   return (*w)->size();
 }
@@ -147,8 +149,9 @@ RegStatus Registry::stream_chunk(storage::BlobWriter& w, const ChunkHeader& chun
 }
 
 RegResult<uint64_t> Registry::append_chunk(const std::string& repo, const std::string& id,
-                                           const ChunkHeader& chunk, const ReadFn& read) {
-  auto w = resume_session(repo, id);
+                                           const std::string& principal, const ChunkHeader& chunk,
+                                           const ReadFn& read) {
+  auto w = resume_session(repo, id, principal);
   if (!w) return std::unexpected(w.error());
   // On failure the writer is dropped without suspend(): the next resume
   // rolls the session back to its last complete chunk.
@@ -183,14 +186,14 @@ RegResult<uint64_t> Registry::commit_blob(storage::BlobWriter& w, const std::str
 
 RegResult<uint64_t> Registry::finish_upload(const std::string& repo, const std::string& id, const Digest& digest,
                                             const ChunkHeader& chunk, const ReadFn& read, const Actor& actor) {
-  auto w = resume_session(repo, id);
+  auto w = resume_session(repo, id, actor.name);
   if (!w) return std::unexpected(w.error());
   if (auto s = stream_chunk(**w, chunk, read); !s) return std::unexpected(s.error());
   return commit_blob(**w, repo, digest, id, actor);
 }
 
-RegStatus Registry::cancel_upload(const std::string& repo, const std::string& id) {
-  auto w = resume_session(repo, id);
+RegStatus Registry::cancel_upload(const std::string& repo, const std::string& id, const std::string& principal) {
+  auto w = resume_session(repo, id, principal);
   if (!w) return std::unexpected(w.error());
   (*w)->cancel();
   auto r = meta_.transact([&](meta::Txn& t) { return t.delete_upload(id); });

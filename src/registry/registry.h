@@ -69,19 +69,22 @@ class Registry {
   RegStatus delete_blob(const std::string& repo, const Digest& digest, const Actor& actor);
 
   // Upload sessions.
-  RegResult<std::string> start_upload(const std::string& repo);
+  // Upload sessions belong to the principal that opened them: for anyone
+  // else they are BLOB_UPLOAD_UNKNOWN.
+  RegResult<std::string> start_upload(const std::string& repo, const std::string& principal);
   // Links `digest` from `from` into `repo`; nullopt when `from` cannot
   // provide it (the caller then starts a normal upload).
   RegResult<std::optional<uint64_t>> mount_blob(const std::string& repo, const std::string& from,
                                                 const Digest& digest, const Actor& actor);
-  RegResult<uint64_t> upload_size(const std::string& repo, const std::string& id);
+  RegResult<uint64_t> upload_size(const std::string& repo, const std::string& id, const std::string& principal);
   // Appends one chunk; returns the session's new size.
-  RegResult<uint64_t> append_chunk(const std::string& repo, const std::string& id, const ChunkHeader& chunk,
+  RegResult<uint64_t> append_chunk(const std::string& repo, const std::string& id, const std::string& principal,
+                                   const ChunkHeader& chunk,
                                    const ReadFn& read);
   // Appends an optional last chunk and commits the blob as `digest`.
   RegResult<uint64_t> finish_upload(const std::string& repo, const std::string& id, const Digest& digest,
                                     const ChunkHeader& chunk, const ReadFn& read, const Actor& actor);
-  RegStatus cancel_upload(const std::string& repo, const std::string& id);
+  RegStatus cancel_upload(const std::string& repo, const std::string& id, const std::string& principal);
   // A whole blob in one request (POST ?digest=).
   RegResult<uint64_t> put_blob(const std::string& repo, const Digest& digest, const ChunkHeader& chunk,
                                const ReadFn& read, const Actor& actor);
@@ -99,8 +102,8 @@ class Registry {
   const RegistryLimits& limits() const { return limits_; }
 
  private:
-  RegResult<std::unique_ptr<storage::BlobWriter>> resume_session(const std::string& repo,
-                                                                 const std::string& id);
+  RegResult<std::unique_ptr<storage::BlobWriter>> resume_session(const std::string& repo, const std::string& id,
+                                                                 const std::string& principal);
   RegStatus stream_chunk(storage::BlobWriter& w, const ChunkHeader& chunk, const ReadFn& read);
   RegResult<uint64_t> commit_blob(storage::BlobWriter& w, const std::string& repo, const Digest& digest,
                                   const std::optional<std::string>& upload_id, const Actor& actor);

@@ -64,11 +64,15 @@ class Server:
         """Starts custody on a port the kernel picks (no races with other
         test processes) and waits until it answers."""
         args = [BIN, "serve", "--listen", "127.0.0.1:0", "--data", self.data_dir]
-        if self.config is not None:
-            cfg = os.path.join(self.data_dir, "custody.toml")
-            with open(cfg, "w") as f:
-                f.write(self.config)
-            args += ["--config", cfg]
+        # Tests of the registry itself run without authentication; tests of
+        # identity and access bring their own [auth] section.
+        config = self.config or ""
+        if "[auth]" not in config:
+            config += '\n[auth]\nmode = "open"\n'
+        cfg = os.path.join(self.data_dir, "custody.toml")
+        with open(cfg, "w") as f:
+            f.write(config)
+        args += ["--config", cfg]
         args += self.extra_args
         self.log = open(self.log_path, "ab")
         log_start = self.log.tell()

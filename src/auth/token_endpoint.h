@@ -1,0 +1,29 @@
+// TokenEndpoint: /auth/token, Docker's token authentication endpoint
+// (GET with Basic credentials) and its OAuth2 form (POST with
+// grant_type=password or refresh_token). See docs/auth.md.
+#pragma once
+
+#include "auth/authenticator.h"
+#include "auth/token_service.h"
+#include "http/message.h"
+
+namespace custody::auth {
+
+class TokenEndpoint {
+ public:
+  TokenEndpoint(Authenticator& authn, TokenService& tokens) : authn_(authn), tokens_(tokens) {}
+
+  http::Response handle(http::Request& req);
+
+ private:
+  http::Response handle_get(http::Request& req);
+  http::Response handle_post(http::Request& req);
+  http::Response answer(const Identity* who, const std::vector<std::string>& scope_params, bool offline,
+                        const std::string& reuse_refresh, bool oauth);
+  http::Response refused_login(const Error& e, std::string_view user, const http::Request& req);
+
+  Authenticator& authn_;
+  TokenService& tokens_;
+};
+
+}  // namespace custody::auth
