@@ -148,6 +148,12 @@ Result<Claims> read_claims(const json& payload) {
     if (!scopes) return invalid("token claim \"access\": " + scopes.error().message);
     c.access = std::move(*scopes);
   }
+  if (auto amr = payload.find("amr"); amr != payload.end()) {
+    if (!amr->is_array() || amr->size() != 1 || !(*amr)[0].is_string() || (*amr)[0].get<std::string>().empty() ||
+        (*amr)[0].get<std::string>().size() > 64)
+      return invalid("token claim \"amr\" must hold one method name");
+    c.amr = (*amr)[0].get<std::string>();
+  }
   return c;
 }
 
@@ -161,6 +167,7 @@ Status check_signable(const Claims& c) {
     if (t < 0 || t > kMaxNumericDate) return invalid("token time out of range");
   if (c.exp <= c.nbf) return invalid("a token must expire after it becomes valid");
   if (c.access.size() > kMaxScopes) return invalid("too many entries in the access claim");
+  if (c.amr.size() > 64) return invalid("token claim \"amr\" too long");
   for (const auto& s : c.access)
     if (auto ok = validate_scope(s, /*allow_no_actions=*/true); !ok) return ok;
   return {};
@@ -168,8 +175,10 @@ Status check_signable(const Claims& c) {
 
 json payload_json(const Claims& c) {
   json aud = c.aud.size() == 1 ? json(c.aud.front()) : json(c.aud);
-  return {{"iss", c.iss}, {"sub", c.sub}, {"aud", std::move(aud)}, {"exp", c.exp}, {"nbf", c.nbf},
-          {"iat", c.iat}, {"jti", c.jti}, {"access", access_to_json(c.access)}};
+  json payload = {{"iss", c.iss}, {"sub", c.sub}, {"aud", std::move(aud)}, {"exp", c.exp}, {"nbf", c.nbf},
+                  {"iat", c.iat}, {"jti", c.jti}, {"access", access_to_json(c.access)}};
+  if (!c.amr.empty()) payload["amr"] = json::array({c.amr});
+  return payload;
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ struct Claims {
   int64_t iat = 0;               // issued at
   std::string jti;               // unique token id
   std::vector<Scope> access;     // what the token grants; may be empty
+  // How the subject authenticated to get the token ("password", "robot",
+  // "certificate:…"): the RFC 8176 "amr" claim, one entry; "" = absent.
+  std::string amr;
 
   friend bool operator==(const Claims&, const Claims&) = default;
 };

@@ -130,7 +130,7 @@ std::expected<void, http::Response> RegistryGate::authorize(http::Request& req, 
       if (!claims) return std::unexpected(challenge(req, repository, act, "invalid_token"));
       if (token_grants(*claims, repository, act)) {
         if (!claims->sub.empty()) req.principal = claims->sub;
-        req.auth_method = "token";
+        req.auth_method = claims->amr.empty() ? "token" : "token:" + claims->amr;
         return {};
       }
       if (claims->sub.empty()) {
@@ -138,7 +138,7 @@ std::expected<void, http::Response> RegistryGate::authorize(http::Request& req, 
         if (anon) return std::unexpected(challenge(req, repository, act, "insufficient_scope"));
         return anon;
       }
-      auto who = authn_.account(claims->sub, "token");
+      auto who = authn_.account(claims->sub, claims->amr.empty() ? "token" : "token:" + claims->amr);
       if (!who) return std::unexpected(challenge(req, repository, act, "invalid_token"));
       auto live = decide(req, &*who, repository, act);
       if (live) return std::unexpected(challenge(req, repository, act, "insufficient_scope"));

@@ -130,9 +130,10 @@ http::Response TokenEndpoint::handle_post(http::Request& req) {
   }
   if (grant == "refresh_token") {
     std::string refresh = param(form, "refresh_token");
-    auto sub = tokens_.verify_refresh(refresh);
-    if (!sub) return refused_login(sub.error(), "", req);
-    auto who = authn_.account(*sub, "refresh");
+    auto claims = tokens_.verify_refresh(refresh);
+    if (!claims) return refused_login(claims.error(), "", req);
+    // The new tokens keep saying how the account first authenticated.
+    auto who = authn_.account(claims->sub, claims->amr.empty() ? "refresh" : claims->amr);
     if (!who) return refused_login(who.error(), "", req);
     return answer(&*who, scopes, false, refresh, true);
   }

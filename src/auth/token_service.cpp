@@ -88,7 +88,7 @@ Result<std::vector<Scope>> TokenService::grant(const Identity* who, std::span<co
 }
 
 Result<IssuedToken> TokenService::sign(const std::string& sub, std::string audience, int64_t ttl_s,
-                                       std::vector<Scope> access) const {
+                                       std::vector<Scope> access, std::string amr) const {
   int64_t now = now_unix_ms() / 1000;
   Claims c;
   c.iss = options_.issuer;
@@ -99,28 +99,30 @@ Result<IssuedToken> TokenService::sign(const std::string& sub, std::string audie
   c.exp = now + ttl_s;
   c.jti = random_uuid();
   c.access = std::move(access);
+  c.amr = std::move(amr);
   auto token = signer_.sign(c);
   if (!token) return std::unexpected(token.error());
   return IssuedToken{std::move(*token), now, ttl_s};
 }
 
 Result<IssuedToken> TokenService::access_token(const Identity* who, std::vector<Scope> access) const {
-  return sign(who ? who->principal.name : "", options_.service, options_.ttl_s, std::move(access));
+  return sign(who ? who->principal.name : "", options_.service, options_.ttl_s, std::move(access),
+              who ? who->method : "");
 }
 
 Result<IssuedToken> TokenService::refresh_token(const Identity& who) const {
-  return sign(who.principal.name, refresh_audience(options_.service), options_.refresh_ttl_s, {});
+  return sign(who.principal.name, refresh_audience(options_.service), options_.refresh_ttl_s, {}, who.method);
 }
 
 Result<Claims> TokenService::verify_access(std::string_view token) const {
   return unauthenticated(access_verifier_.verify(token, now_unix_ms() / 1000));
 }
 
-Result<std::string> TokenService::verify_refresh(std::string_view token) const {
+Result<Claims> TokenService::verify_refresh(std::string_view token) const {
   auto c = unauthenticated(refresh_verifier_.verify(token, now_unix_ms() / 1000));
   if (!c) return std::unexpected(c.error());
   if (c->sub.empty()) return fail(ErrorCode::kUnauthenticated, "refresh token names no account");
-  return c->sub;
+  return c;
 }
 
 }  // namespace custody::auth

@@ -53,13 +53,13 @@ class TokenService {
 
   // kUnauthenticated, saying why, for anything but a valid token of ours.
   Result<Claims> verify_access(std::string_view token) const;
-  // The account a valid refresh token names.
-  Result<std::string> verify_refresh(std::string_view token) const;
+  // The claims of a valid refresh token (its sub names an account).
+  Result<Claims> verify_refresh(std::string_view token) const;
 
  private:
   Result<auth::RepositoryAccess> repository_access(const Identity* who, const std::string& repository);
   Result<IssuedToken> sign(const std::string& sub, std::string audience, int64_t ttl_s,
-                           std::vector<Scope> access) const;
+                           std::vector<Scope> access, std::string amr) const;
 
   meta::MetaStore& meta_;
   const TokenOptions options_;

@@ -35,7 +35,8 @@ void AccessLog::write(const AccessRecord& r) {
                       {"bytes_in", r.bytes_in},
                       {"bytes_out", r.bytes_out},
                       {"duration_ms", static_cast<int64_t>(r.seconds * 1e6) / 1e3},
-                      {"user_agent", r.user_agent}};
+                      {"user_agent", r.user_agent},
+                      {"principal", r.principal}};
   std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   line.push_back('\n');
   std::lock_guard lock(mu_);

@@ -21,6 +21,7 @@ struct AccessRecord {
   uint64_t bytes_out = 0;
   double seconds = 0;
   std::string user_agent;
+  std::string principal;  // who, once authenticated ("anonymous" otherwise)
 };
 
 class AccessLog {

@@ -424,7 +424,7 @@ bool Server::Impl::serve_request(Connection& conn, beast::flat_buffer& buffer) {
   metrics->observe(res.route, req->method, res.status, seconds, body.received(), bytes_out);
   access_log->write(AccessRecord{req->remote_address, req->method, req->target, res.route, res.status,
                                  body.received(), bytes_out, seconds,
-                                 std::string(req->headers.get("User-Agent").value_or(""))});
+                                 std::string(req->headers.get("User-Agent").value_or("")), req->principal});
   if (ok && !body.done() && !body.body_withheld()) conn.drain_before_close();
   return ok && keep_alive;
 }

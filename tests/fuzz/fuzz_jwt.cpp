@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "audit/encoding.h"
 #include "auth/base64url.h"
+#include "auth/credentials.h"
 #include "auth/jwt.h"
 
 using namespace custody::auth;
@@ -58,6 +60,16 @@ void check_base64url(std::string_view in) {
   if (bytes && base64url_encode(*bytes) != in) __builtin_trap();  // one spelling only
 }
 
+// Authorization headers: whatever parses as Basic reads back the same
+// after re-encoding; nothing crashes.
+void check_authorization(std::string_view in) {
+  Credentials c = parse_authorization(in);
+  if (c.kind != Credentials::Kind::kBasic) return;
+  std::string pair = c.user + ":" + c.secret;
+  Credentials again = parse_authorization("Basic " + custody::audit::base64_encode(custody::audit::bytes_of(pair)));
+  if (again.kind != Credentials::Kind::kBasic || again.user != c.user || again.secret != c.secret) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -76,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     check_token(f, in);
     check_base64url(in);
+    check_authorization(in);
     (void)TokenPublicKey::from_pem(in);
   }
   return 0;
