@@ -59,7 +59,7 @@ class Custody:
         self.port = free_port()
         cfg = os.path.join(work, "custody.toml")
         with open(cfg, "w") as f:
-            f.write('[server]\naccess_log = "off"\n')
+            f.write('[server]\naccess_log = "off"\n[auth]\nmode = "open"\n')  # Distribution runs without auth too
         self.proc = subprocess.Popen([binary, "serve", "--config", cfg, "--listen", f"127.0.0.1:{self.port}",
                                       "--data", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_http(f"http://127.0.0.1:{self.port}/v2/")
