@@ -172,6 +172,8 @@ RegStatus Registry::delete_manifest(const std::string& repo, const Reference& re
     auto tags = t.delete_manifest(repo, digest);
     if (!tags) return server_fault(tags.error());
     json detail = {{"tags", *tags}};
+    // A deleted referrer (a signature, an SBOM) shows in its subject's trace.
+    if ((*existing)->subject) detail["subject"] = (*existing)->subject->str();
     if (auto e = t.append_event(event_of(actor, "manifest.delete", repo, digest.str(), "", detail)); !e)
       return server_fault(e.error());
     return {};
