@@ -1,6 +1,8 @@
 // The admin API inside one namespace: teams, grants and robots.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "auth/admin_api.h"
 #include "auth/admin_util.h"
 #include "auth/password.h"
@@ -68,6 +70,27 @@ Status require_namespace(meta::Txn& t, const std::string& ns) {
   if (!n) return std::unexpected(n.error());
   if (!*n) return fail(ErrorCode::kNotFound, "no such namespace");
   return {};
+}
+
+// A listing answered one page at a time (n, last, Link), items keyed by
+// the name `last` refers to.
+http::Response paged(const http::Request& req, const char* field, std::vector<std::pair<std::string, json>> items,
+                     uint32_t max) {
+  auto page = page_args(req, max);
+  if (!page) return error_reply(page.error());
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> keys;
+  for (const auto& i : items) keys.push_back(i.first);
+  Slice s = slice_page(keys, *page);
+  json arr = json::array();
+  for (size_t i = s.begin; i < s.end; ++i) arr.push_back(std::move(items[i].second));
+  auto res = reply(200, json{{field, arr}});
+  add_next_link(res, req.path, *page, s.more, s.end > s.begin ? keys[s.end - 1] : "");
+  return res;
+}
+
+std::string grant_key(const Grant& g) {
+  return fmt::format("{}|{}|{}", g.subject, g.repository, role_name(g.role));
 }
 
 }  // namespace
@@ -139,7 +162,9 @@ http::Response AdminApi::teams(Call& call, const std::string& ns) {
       return {};
     });
     if (!r) return error_reply(r.error());
-    return reply(200, json{{"members", members}});
+    std::vector<std::pair<std::string, json>> items;
+    for (auto& m : members) items.emplace_back(m, m);
+    return paged(call.req, "members", std::move(items), options_.page_size_max);
   }
   const std::string& account = p[5];
   bool add = call.req.method == "PUT";
@@ -173,9 +198,9 @@ http::Response AdminApi::grants(Call& call, const std::string& ns) {
       return {};
     });
     if (!r) return error_reply(r.error());
-    json arr = json::array();
-    for (const auto& g : list) arr.push_back(grant_json(g));
-    return reply(200, json{{"grants", arr}});
+    std::vector<std::pair<std::string, json>> items;
+    for (const auto& g : list) items.emplace_back(grant_key(g), grant_json(g));
+    return paged(call.req, "grants", std::move(items), options_.page_size_max);
   }
   bool add = call.req.method == "POST";
   if (!add && call.req.method != "DELETE") return method_not_allowed();
@@ -265,20 +290,25 @@ http::Response AdminApi::robots(Call& call, const std::string& ns) {
   if (p.size() != 3) return not_found();
   if (call.req.method == "POST") return create_robot(call, ns);
   if (call.req.method != "GET") return method_not_allowed();
-  json arr = json::array();
+  std::vector<std::pair<std::string, json>> items;
   std::string prefix = robot_name(ns, "");
   auto r = meta_.read([&](meta::Txn& t) -> Status {
-    auto list = t.identity().principals(prefix, 1000);  // names sort after the prefix itself
-    if (!list) return std::unexpected(list.error());
-    for (const auto& robot : *list) {
-      if (!robot.name.starts_with(prefix)) break;
-      arr.push_back({{"name", robot.name}, {"disabled", robot.disabled},
-                     {"expires_at", robot.expires_ms ? json(*robot.expires_ms / 1000) : json(nullptr)}});
+    std::string after = prefix;  // robot names sort right after their prefix
+    for (bool more = true; more;) {
+      auto list = t.identity().principals(after, 1000);
+      if (!list) return std::unexpected(list.error());
+      more = list->size() == 1000;
+      for (const auto& robot : *list) {
+        if (!robot.name.starts_with(prefix)) return {};
+        items.emplace_back(robot.name, json{{"name", robot.name}, {"disabled", robot.disabled},
+                                            {"expires_at", robot.expires_ms ? json(*robot.expires_ms / 1000) : json(nullptr)}});
+        after = robot.name;
+      }
     }
     return {};
   });
   if (!r) return error_reply(r.error());
-  return reply(200, json{{"robots", arr}});
+  return paged(call.req, "robots", std::move(items), options_.page_size_max);
 }
 
 }  // namespace custody::auth

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace custody::auth::admin {
 
 http::Response reply(int status, const json& body) {
@@ -83,6 +85,15 @@ Result<PageArgs> page_args(const http::Request& req, uint32_t max) {
   p.n = std::min(p.n, max);
   if (auto last = req.query_param("last")) p.last = std::string(*last);
   return p;
+}
+
+Slice slice_page(const std::vector<std::string>& sorted_keys, const PageArgs& page) {
+  Slice s;
+  s.begin = std::upper_bound(sorted_keys.begin(), sorted_keys.end(), page.last) - sorted_keys.begin();
+  if (page.last.empty()) s.begin = 0;
+  s.end = std::min(sorted_keys.size(), s.begin + page.n);
+  s.more = s.end < sorted_keys.size();
+  return s;
 }
 
 void add_next_link(http::Response& r, std::string_view path, const PageArgs& page, bool more,

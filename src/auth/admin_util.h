@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,14 @@ struct PageArgs {
   std::string last;
 };
 Result<PageArgs> page_args(const http::Request& req, uint32_t max);
+// One page of `items` (sorted by `key_of`, ascending): those after
+// page.last, at most page.n; `more` says whether others follow.
+struct Slice {
+  size_t begin = 0, end = 0;
+  bool more = false;
+};
+Slice slice_page(const std::vector<std::string>& sorted_keys, const PageArgs& page);
+
 // Adds `Link: <path?n=N&last=X>; rel="next"` when more names follow.
 void add_next_link(http::Response& r, std::string_view path, const PageArgs& page, bool more,
                    const std::string& last_name);

@@ -128,9 +128,14 @@ std::expected<void, http::Response> RegistryGate::authorize(http::Request& req, 
     case Credentials::Kind::kBearer: {
       auto claims = tokens_.verify_access(creds.secret);
       if (!claims) return std::unexpected(challenge(req, repository, act, "invalid_token"));
+      std::string method = claims->amr.empty() ? "token" : "token:" + claims->amr;
       if (token_grants(*claims, repository, act)) {
+        // A disabled, revoked or expired account loses its tokens at once,
+        // not when they expire.
+        if (!claims->sub.empty() && !authn_.account(claims->sub, method))
+          return std::unexpected(challenge(req, repository, act, "invalid_token"));
         if (!claims->sub.empty()) req.principal = claims->sub;
-        req.auth_method = claims->amr.empty() ? "token" : "token:" + claims->amr;
+        req.auth_method = method;
         return {};
       }
       if (claims->sub.empty()) {
@@ -138,7 +143,7 @@ std::expected<void, http::Response> RegistryGate::authorize(http::Request& req, 
         if (anon) return std::unexpected(challenge(req, repository, act, "insufficient_scope"));
         return anon;
       }
-      auto who = authn_.account(claims->sub, claims->amr.empty() ? "token" : "token:" + claims->amr);
+      auto who = authn_.account(claims->sub, method);
       if (!who) return std::unexpected(challenge(req, repository, act, "invalid_token"));
       auto live = decide(req, &*who, repository, act);
       if (live) return std::unexpected(challenge(req, repository, act, "insufficient_scope"));
@@ -149,6 +154,12 @@ std::expected<void, http::Response> RegistryGate::authorize(http::Request& req, 
       // cheap denial of service (passwords go to the token endpoint).
       if (!looks_like_secret(creds.secret)) return std::unexpected(challenge(req, repository, act, "invalid_token"));
       auto who = authn_.basic(creds.user, creds.secret, throttle_source(req.remote_address));
+      if (!who && who.error().code == ErrorCode::kResourceExhausted) {
+        auto r = error_reply(429, "TOO_MANY_REQUESTS", who.error().message);
+        int64_t wait = authn_.retry_after_s(creds.user, throttle_source(req.remote_address));
+        r.headers.set("Retry-After", std::to_string(wait > 0 ? wait : 1));
+        return std::unexpected(std::move(r));
+      }
       if (!who) return std::unexpected(challenge(req, repository, act, "invalid_token"));
       return decide(req, &*who, repository, act);
     }
