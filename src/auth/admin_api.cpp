@@ -42,6 +42,29 @@ json namespace_json(const Namespace& n) {
           {"protected", n.is_protected}};
 }
 
+// One page of a listing that the store pages itself: fetch(txn, after, limit).
+template <typename T, typename Fetch, typename ToJson>
+http::Response store_page(meta::MetaStore& meta, const http::Request& req, uint32_t max, const char* field,
+                          Fetch fetch, ToJson to_json) {
+  auto page = page_args(req, max);
+  if (!page) return error_reply(page.error());
+  std::vector<T> list;
+  auto r = meta.read([&](meta::Txn& t) -> Status {
+    auto v = fetch(t, page->last, page->n + 1);
+    if (!v) return std::unexpected(v.error());
+    list = std::move(*v);
+    return {};
+  });
+  if (!r) return error_reply(r.error());
+  bool more = list.size() > page->n;
+  if (more) list.resize(page->n);
+  json arr = json::array();
+  for (const auto& item : list) arr.push_back(to_json(item));
+  auto res = reply(200, json{{field, arr}});
+  add_next_link(res, req.path, *page, more, list.empty() ? "" : list.back().name);
+  return res;
+}
+
 bool is_hex_serial(std::string_view s) {
   return !s.empty() && s.size() <= 40 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
@@ -120,23 +143,10 @@ http::Response AdminApi::users(Call& call) {
   if (call.req.method == "POST") return create_user(call);
   if (call.req.method != "GET") return method_not_allowed();
   if (!call.who.principal.system_admin) return forbidden("only system administrators list accounts");
-  auto page = page_args(call.req, options_.page_size_max);
-  if (!page) return error_reply(page.error());
-  std::vector<Principal> list;
-  auto r = meta_.read([&](meta::Txn& t) -> Status {
-    auto v = t.identity().principals(page->last, page->n + 1);
-    if (!v) return std::unexpected(v.error());
-    list = std::move(*v);
-    return {};
-  });
-  if (!r) return error_reply(r.error());
-  bool more = list.size() > page->n;
-  if (more) list.resize(page->n);
-  json arr = json::array();
-  for (const auto& p : list) arr.push_back(principal_json(p));
-  auto res = reply(200, json{{"users", arr}});
-  add_next_link(res, "/api/v1/users", *page, more, list.empty() ? "" : list.back().name);
-  return res;
+  return store_page<Principal>(
+      meta_, call.req, options_.page_size_max, "users",
+      [](meta::Txn& t, const std::string& after, uint32_t n) { return t.identity().principals(after, n); },
+      principal_json);
 }
 
 http::Response AdminApi::create_user(Call& call) {
@@ -225,23 +235,10 @@ http::Response AdminApi::orgs(Call& call) {
     }, 204, {});
   }
   if (call.req.method == "GET") {
-    auto page = page_args(call.req, options_.page_size_max);
-    if (!page) return error_reply(page.error());
-    std::vector<Namespace> list;
-    auto r = meta_.read([&](meta::Txn& t) -> Status {
-      auto v = t.identity().namespaces(page->last, page->n + 1);
-      if (!v) return std::unexpected(v.error());
-      list = std::move(*v);
-      return {};
-    });
-    if (!r) return error_reply(r.error());
-    bool more = list.size() > page->n;
-    if (more) list.resize(page->n);
-    json arr = json::array();
-    for (const auto& n : list) arr.push_back(namespace_json(n));
-    auto res = reply(200, json{{"orgs", arr}});
-    add_next_link(res, "/api/v1/orgs", *page, more, list.empty() ? "" : list.back().name);
-    return res;
+    return store_page<Namespace>(
+        meta_, call.req, options_.page_size_max, "orgs",
+        [](meta::Txn& t, const std::string& after, uint32_t n) { return t.identity().namespaces(after, n); },
+        namespace_json);
   }
   if (call.req.method != "POST") return method_not_allowed();
   if (!call.who.principal.system_admin) return forbidden("only system administrators create organizations");

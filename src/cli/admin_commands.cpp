@@ -48,6 +48,14 @@ void add_connection(CLI::App* cmd, AdminConnection& c) {
   cmd->add_option("--key", c.key, "Client certificate's key");
 }
 
+// A command group (user, org, …) with the connection options.
+CLI::App* add_group(CLI::App& app, const char* name, const char* what, AdminConnection& conn) {
+  auto* group = app.add_subcommand(name, what);
+  group->require_subcommand(1);
+  add_connection(group, conn);
+  return group;
+}
+
 // Parses "true"/"false" flags given as options, leaving unset ones out.
 void put_flag(json& body, const char* key, const std::string& value) {
   if (!value.empty()) body[key] = value == "true";
@@ -60,9 +68,7 @@ struct Args {
 };
 
 void add_user_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
-  auto* user = app.add_subcommand("user", "Accounts of people");
-  user->require_subcommand(1);
-  add_connection(user, conn);
+  auto* user = add_group(app, "user", "Accounts of people", conn);
   auto* add = user->add_subcommand("add", "Create a user (and its namespace)");
   add->add_option("name", x.a)->required();
   add->add_flag("--admin", x.flag1, "Make a system administrator");
@@ -105,9 +111,7 @@ void add_user_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
 }
 
 void add_org_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
-  auto* org = app.add_subcommand("org", "Organizations (namespaces)");
-  org->require_subcommand(1);
-  add_connection(org, conn);
+  auto* org = add_group(app, "org", "Organizations (namespaces)", conn);
   auto* add = org->add_subcommand("add", "Create an organization");
   add->add_option("name", x.a)->required();
   add->add_flag("--public", x.flag1, "Anyone may pull");
@@ -121,11 +125,7 @@ void add_org_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
     rc = run_admin("org list", conn, [](AdminClient& c) { return body_of(c.call("GET", "/api/v1/orgs?n=1000")); });
   });
   for (const char* what : {"org", "repo"}) {
-    CLI::App* parent = std::string_view(what) == "org" ? org : app.add_subcommand("repo", "Repository settings");
-    if (parent != org) {
-      parent->require_subcommand(1);
-      add_connection(parent, conn);
-    }
+    CLI::App* parent = std::string_view(what) == "org" ? org : add_group(app, "repo", "Repository settings", conn);
     auto* set = parent->add_subcommand("set", "Change visibility or protection");
     set->add_option("name", x.a)->required();
     set->add_option("--public", x.pub, "true or false")->check(CLI::IsMember({"true", "false"}));
@@ -143,9 +143,7 @@ void add_org_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
 }
 
 void add_team_and_grant_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
-  auto* team = app.add_subcommand("team", "Teams inside an organization");
-  team->require_subcommand(1);
-  add_connection(team, conn);
+  auto* team = add_group(app, "team", "Teams inside an organization", conn);
   auto* add = team->add_subcommand("add", "Create a team");
   add->add_option("org", x.a)->required();
   add->add_option("team", x.b)->required();
@@ -168,9 +166,7 @@ void add_team_and_grant_commands(CLI::App& app, AdminConnection& conn, Args& x, 
       });
     });
   }
-  auto* grant = app.add_subcommand("grant", "Roles on a namespace or a repository");
-  grant->require_subcommand(1);
-  add_connection(grant, conn);
+  auto* grant = add_group(app, "grant", "Roles on a namespace or a repository", conn);
   for (const char* verb : {"add", "remove"}) {
     auto* cmd = grant->add_subcommand(verb, fmt::format("{} a grant", verb));
     cmd->add_option("org", x.a)->required();
@@ -195,9 +191,7 @@ void add_team_and_grant_commands(CLI::App& app, AdminConnection& conn, Args& x, 
 }
 
 void add_robot_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
-  auto* robot = app.add_subcommand("robot", "Robot accounts for CI and policies");
-  robot->require_subcommand(1);
-  add_connection(robot, conn);
+  auto* robot = add_group(app, "robot", "Robot accounts for CI and policies", conn);
   auto* add = robot->add_subcommand("add", "Create a robot; prints its secret once");
   add->add_option("org", x.a)->required();
   add->add_option("name", x.b)->required();
