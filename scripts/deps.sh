@@ -12,13 +12,15 @@ build_pkgs=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libre2-dev libsodium-dev libarchive-dev libpqxx-dev
 )
+# What the README's tour uses against a running server.
+tour_pkgs=( curl skopeo python3 )
 test_pkgs=(
   libgtest-dev libgmock-dev python3 curl skopeo docker-registry
   clang-14 libclang-rt-14-dev
 )
 bench_pkgs=( wrk apache2-utils nginx-light libbenchmark-dev )
 
-want=("${build_pkgs[@]}")
+want=("${build_pkgs[@]}" "${tour_pkgs[@]}")
 case "${1:-}" in
   test)  want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;

@@ -85,8 +85,6 @@ Result<Identity> AdminApi::caller(http::Request& req) {
     who = authn_.certificate(req.peer_certificate);
   }
   if (!who) return who;
-  if (who->principal.kind == PrincipalKind::kRobot)
-    return fail(ErrorCode::kPermissionDenied, "robot accounts cannot use the admin API");
   req.principal = who->principal.name;
   req.auth_method = who->method;
   return who;
@@ -97,9 +95,17 @@ http::Response AdminApi::handle(http::Request& req) {
   if (!who) {
     auto r = error_reply(who.error());
     if (r.status == 401) r.headers.set("WWW-Authenticate", "Basic realm=\"custody\"");
+    if (r.status == 429) {
+      Credentials creds = parse_authorization(req.headers.get("Authorization"));
+      int64_t wait = authn_.retry_after_s(creds.user, throttle_source(req.remote_address));
+      r.headers.set("Retry-After", std::to_string(wait > 0 ? wait : 1));
+    }
     return r;
   }
   Call call{req, *who, split_path(std::string_view(req.path).substr(std::string_view("/api/v1/").size()))};
+  bool whoami = call.path.size() == 1 && call.path[0] == "whoami";
+  if (who->principal.kind == PrincipalKind::kRobot && !whoami)
+    return forbidden("robot accounts cannot use the admin API");
   return route(call);
 }
 
@@ -261,20 +267,29 @@ http::Response AdminApi::repositories(Call& call) {
   std::string name;
   for (size_t i = 1; i < call.path.size(); ++i) name += (i > 1 ? "/" : "") + call.path[i];
   if (name.empty()) return not_found();
-  if (call.req.method != "PATCH") return method_not_allowed();
+  if (call.req.method != "PATCH" && call.req.method != "GET") return method_not_allowed();
   if (!registry::is_valid_repository_name(name) || name.find('/') == std::string::npos)
     return api_error(400, "INVALID", "not a repository name inside a namespace");
-  Result<bool> admin = call.who.principal.system_admin;
-  if (!*admin) {
-    auto r = meta_.read([&](meta::Txn& t) -> Status {
-      auto a = t.identity().access(call.who.principal.name, name);
-      if (!a) return std::unexpected(a.error());
-      admin = a->role == Role::kAdmin;
-      return {};
-    });
-    if (!r) return error_reply(r.error());
+  RepositoryAccess access;
+  bool ns_exists = false;
+  auto r = meta_.read([&](meta::Txn& t) -> Status {
+    auto a = t.identity().access(call.who.principal.name, name);
+    if (!a) return std::unexpected(a.error());
+    access = *a;
+    auto n = t.identity().find_namespace(std::string(namespace_of(name)));
+    if (!n) return std::unexpected(n.error());
+    ns_exists = n->has_value();
+    return {};
+  });
+  if (!r) return error_reply(r.error());
+  Role role = call.who.principal.system_admin ? Role::kAdmin : access.role.value_or(Role::kRead);
+  bool sees = call.who.principal.system_admin || access.role || access.is_public;
+  if (!ns_exists) return sees ? not_found("no such namespace: " + std::string(namespace_of(name))) : forbidden();
+  if (call.req.method == "GET") {
+    if (!sees) return forbidden();
+    return reply(200, json{{"name", name}, {"public", access.is_public}, {"protected", access.is_protected}});
   }
-  if (!*admin) return forbidden();
+  if (!sees || role != Role::kAdmin) return forbidden();
   auto body = read_object(call.req, {"public", "protected"});
   if (!body) return error_reply(body.error());
   auto pub = bool_field(*body, "public");

@@ -55,7 +55,10 @@ std::string Authenticator::check_secret(const Stored& s, std::string_view secret
 Result<Identity> Authenticator::basic(std::string_view user, std::string_view secret, std::string_view source) {
   if (user.empty() || user.size() > 200 || secret.empty() || secret.size() > kMaxPasswordLength) return refused();
   int64_t now = now_unix_ms();
-  if (throttle_.retry_after_ms(user, source, now) > 0)
+  // A secret (256 random bits) cannot be guessed, so a locked-out account
+  // still takes its right secret: nobody can lock out a robot or the
+  // administrator by failing logins under their name.
+  if (!looks_like_secret(secret) && throttle_.retry_after_ms(user, source, now) > 0)
     return fail(ErrorCode::kResourceExhausted, "too many failed logins; try again later");
   auto stored = load(std::string(user));
   if (!stored) return std::unexpected(stored.error());

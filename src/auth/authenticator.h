@@ -5,7 +5,9 @@
 // Every refusal is kUnauthenticated with the same message, whatever the
 // reason (unknown account, wrong secret, disabled, expired, passwords off),
 // so that answers do not tell which accounts exist. Password guessing is
-// throttled per account and per source address.
+// throttled per account and per source address; a valid secret passes
+// even while its account is throttled (secrets cannot be guessed, and a
+// lockout must not be a way to shut robots or administrators out).
 #pragma once
 
 #include <cstdint>

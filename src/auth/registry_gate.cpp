@@ -109,13 +109,11 @@ std::expected<void, http::Response> RegistryGate::decide(http::Request& req, con
     if (!held) return std::unexpected(error_reply(500, "UNKNOWN", "metadata store unavailable"));
     allowed = holds(*held, act);
   }
-  if (allowed) {
-    if (who) {
-      req.principal = who->principal.name;
-      req.auth_method = who->method;
-    }
-    return {};
+  if (who) {  // refusals too: the access log says who was refused
+    req.principal = who->principal.name;
+    req.auth_method = who->method;
   }
+  if (allowed) return {};
   if (!who) return std::unexpected(challenge(req, repository, act, ""));
   return std::unexpected(denied(req, *who, repository, act));
 }

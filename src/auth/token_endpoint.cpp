@@ -62,8 +62,13 @@ http::Response TokenEndpoint::refused_login(const Error& e, std::string_view use
   return r;
 }
 
-http::Response TokenEndpoint::answer(const Identity* who, const std::vector<std::string>& scope_params, bool offline,
+http::Response TokenEndpoint::answer(http::Request& req, const Identity* who,
+                                     const std::vector<std::string>& scope_params, bool offline,
                                      const std::string& reuse_refresh, bool oauth) {
+  if (who) {
+    req.principal = who->principal.name;
+    req.auth_method = who->method;
+  }
   auto asked = parse_scopes(scope_params);
   if (!asked) return error(400, "INVALID", "invalid scope: " + asked.error().message);
   auto granted = tokens_.grant(who, *asked);
@@ -108,7 +113,7 @@ http::Response TokenEndpoint::handle_get(http::Request& req) {
     if (!r) return refused_login(r.error(), "", req);
     who = std::move(*r);
   }
-  return answer(who ? &*who : nullptr, params(req.query, "scope"), offline, "", false);
+  return answer(req, who ? &*who : nullptr, params(req.query, "scope"), offline, "", false);
 }
 
 http::Response TokenEndpoint::handle_post(http::Request& req) {
@@ -126,7 +131,7 @@ http::Response TokenEndpoint::handle_post(http::Request& req) {
     std::string user = param(form, "username");
     auto who = authn_.basic(user, param(form, "password"), throttle_source(req.remote_address));
     if (!who) return refused_login(who.error(), user, req);
-    return answer(&*who, scopes, offline, "", true);
+    return answer(req, &*who, scopes, offline, "", true);
   }
   if (grant == "refresh_token") {
     std::string refresh = param(form, "refresh_token");
@@ -135,7 +140,7 @@ http::Response TokenEndpoint::handle_post(http::Request& req) {
     // The new tokens keep saying how the account first authenticated.
     auto who = authn_.account(claims->sub, claims->amr.empty() ? "refresh" : claims->amr);
     if (!who) return refused_login(who.error(), "", req);
-    return answer(&*who, scopes, false, refresh, true);
+    return answer(req, &*who, scopes, false, refresh, true);
   }
   return error(400, "UNSUPPORTED", "grant_type must be password or refresh_token");
 }

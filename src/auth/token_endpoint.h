@@ -18,8 +18,8 @@ class TokenEndpoint {
  private:
   http::Response handle_get(http::Request& req);
   http::Response handle_post(http::Request& req);
-  http::Response answer(const Identity* who, const std::vector<std::string>& scope_params, bool offline,
-                        const std::string& reuse_refresh, bool oauth);
+  http::Response answer(http::Request& req, const Identity* who, const std::vector<std::string>& scope_params,
+                        bool offline, const std::string& reuse_refresh, bool oauth);
   http::Response refused_login(const Error& e, std::string_view user, const http::Request& req);
 
   Authenticator& authn_;

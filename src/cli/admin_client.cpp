@@ -16,10 +16,14 @@ std::string env_or(const char* name, std::string fallback) {
 
 }  // namespace
 
+// The variables a client bundle's env.sh exports count too.
 AdminConnection default_connection() {
   AdminConnection c;
   c.registry = env_or("CUSTODY_REGISTRY", "http://127.0.0.1:5000");
   c.user = env_or("CUSTODY_USER", "");
+  c.cacert = env_or("CUSTODY_CA_CERT", "");
+  c.cert = env_or("CUSTODY_CLIENT_CERT", "");
+  c.key = env_or("CUSTODY_CLIENT_KEY", "");
   return c;
 }
 
@@ -43,6 +47,9 @@ Result<AdminClient> AdminClient::connect(const AdminConnection& c) {
   }
   std::string base = c.registry;
   while (base.ends_with('/')) base.pop_back();
+  // "host:port" as image references spell it: https when a CA is given.
+  if (!base.starts_with("http://") && !base.starts_with("https://"))
+    base = (c.cacert.empty() ? "http://" : "https://") + base;
   return AdminClient(std::make_unique<http::HttpClient>(std::move(*client)), base, authorization);
 }
 
@@ -55,6 +62,9 @@ Result<ApiReply> AdminClient::call(const std::string& method, const std::string&
     text = body.dump();
   }
   auto r = http_->perform(method, base_ + path, headers, text);
+  if (!r && base_.starts_with("https://") && r.error().message.find("SSL") != std::string::npos)
+    return fail(r.error().code, r.error().message +
+                                    " (does --cacert / CUSTODY_CA_CERT name the CA that signed the server's certificate?)");
   if (!r) return std::unexpected(r.error());
   ApiReply reply{r->status, nlohmann::json::parse(r->body, nullptr, false)};
   if (reply.body.is_discarded()) reply.body = nullptr;

@@ -24,7 +24,9 @@ struct AdminConnection {
   std::string cacert, cert, key;
 };
 
-// Flags default to CUSTODY_REGISTRY / CUSTODY_USER / http://127.0.0.1:5000.
+// Flags default to CUSTODY_REGISTRY (a URL, or host:port), CUSTODY_USER,
+// and the CUSTODY_CA_CERT / CUSTODY_CLIENT_CERT / CUSTODY_CLIENT_KEY a
+// client bundle's env.sh exports; the registry to http://127.0.0.1:5000.
 AdminConnection default_connection();
 
 struct ApiReply {

@@ -131,13 +131,20 @@ void add_org_commands(CLI::App& app, AdminConnection& conn, Args& x, int& rc) {
     set->add_option("--public", x.pub, "true or false")->check(CLI::IsMember({"true", "false"}));
     set->add_option("--protected", x.prot, "true or false")->check(CLI::IsMember({"true", "false"}));
     std::string base = parent == org ? "/api/v1/orgs/" : "/api/v1/repositories/";
-    set->callback([&, base] {
-      rc = run_admin("set", conn, [&, base](AdminClient& c) {
+    std::string command = std::string(what) + " set";
+    set->callback([&, base, command] {
+      rc = run_admin(command, conn, [&, base](AdminClient& c) {
         json body = json::object();
         put_flag(body, "public", x.pub);
         put_flag(body, "protected", x.prot);
         return body_of(c.call("PATCH", base + x.a, body));
       });
+    });
+    if (parent == org) continue;
+    auto* show = parent->add_subcommand("show", "Show a repository's visibility and protection");
+    show->add_option("name", x.a)->required();
+    show->callback([&] {
+      rc = run_admin("repo show", conn, [&](AdminClient& c) { return body_of(c.call("GET", "/api/v1/repositories/" + x.a)); });
     });
   }
 }

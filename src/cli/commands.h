@@ -38,6 +38,13 @@ class AdminCommandLine {
 };
 void add_admin_commands(CLI::App& app, AdminCommandLine& line, int& rc);
 
+// `custody enrol`: a new secret for an administrator, locally.
+struct EnrolOptions {
+  ServeOptions server;
+  std::string name = "admin";
+};
+void add_enrol_command(CLI::App& app, EnrolOptions& options, int& rc);
+
 // `custody pki init|bundle|revoke`.
 struct PkiCommandLine {
   ServeOptions server;  // --config / --data: where the CA lives

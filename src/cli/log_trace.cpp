@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "audit/encoding.h"
 #include "cli/log_session.h"
 #include "common/digest.h"
+#include "http/message.h"
 
 namespace custody::cli {
 namespace {
@@ -30,6 +33,38 @@ std::string_view strip_host(std::string_view ref) {
   return host ? ref.substr(slash + 1) : ref;
 }
 
+// The value of `key="…"` in a WWW-Authenticate challenge ("" if absent).
+std::string challenge_param(const std::string& challenge, const std::string& key) {
+  auto at = challenge.find(key + "=\"");
+  if (at == std::string::npos) return "";
+  at += key.size() + 2;
+  auto end = challenge.find('"', at);
+  return end == std::string::npos ? "" : challenge.substr(at, end - at);
+}
+
+// A bearer token answering a 401's challenge, as docker would fetch it:
+// with CUSTODY_USER and CUSTODY_SECRET if set, else with the client
+// certificate (if any) or anonymously.
+Result<std::string> token_for(http::HttpClient& http, const std::string& challenge) {
+  std::string realm = challenge_param(challenge, "realm");
+  if (realm.empty()) return fail(ErrorCode::kUnauthenticated, "the registry asks for credentials but names no realm");
+  std::string url = fmt::format("{}?service={}&scope={}", realm, http::percent_encode(challenge_param(challenge, "service")),
+                                http::percent_encode(challenge_param(challenge, "scope")));
+  std::map<std::string, std::string> headers;
+  const char* user = std::getenv("CUSTODY_USER");
+  const char* secret = std::getenv("CUSTODY_SECRET");
+  if (user && *user && secret) {
+    std::string pair = std::string(user) + ":" + secret;
+    headers["Authorization"] = "Basic " + audit::base64_encode(audit::bytes_of(pair));
+  }
+  auto r = http.get(url, headers);
+  if (!r) return std::unexpected(r.error());
+  auto body = json::parse(r->body, nullptr, false);
+  if (r->status != 200 || !body.is_object() || !body.contains("token") || !body["token"].is_string())
+    return fail(ErrorCode::kUnauthenticated, fmt::format("token endpoint answered HTTP {} (check CUSTODY_USER and CUSTODY_SECRET)", r->status));
+  return body["token"].get<std::string>();
+}
+
 // "sha256:…", "repo@sha256:…" or "repo:tag" (resolved on the registry).
 Result<std::string> resolve_digest(LogSession& s, const LogOptions& o, std::string_view ref) {
   ref = strip_host(ref);
@@ -46,6 +81,16 @@ Result<std::string> resolve_digest(LogSession& s, const LogOptions& o, std::stri
   std::string url = fmt::format("{}/v2/{}/manifests/{}", o.url, ref.substr(0, colon), ref.substr(colon + 1));
   auto r = s.http->head(url, {{"Accept", kManifestAccept}});
   if (!r) return std::unexpected(r.error());
+  if (r->status == 401 && r->header("www-authenticate").starts_with("Bearer ")) {
+    auto token = token_for(*s.http, r->header("www-authenticate"));
+    if (!token) return fail(token.error().code, std::string(ref) + ": " + token.error().message);
+    r = s.http->head(url, {{"Accept", kManifestAccept}, {"Authorization", "Bearer " + *token}});
+    if (!r) return std::unexpected(r.error());
+  }
+  if (r->status == 401 || r->status == 403)
+    return fail(ErrorCode::kUnauthenticated,
+                fmt::format("{}: HTTP {}: not allowed to read it (set CUSTODY_USER and CUSTODY_SECRET, or use --cert)",
+                            ref, r->status));
   std::string found = r->header("docker-content-digest");
   if (r->status != 200 || found.empty())
     return fail(ErrorCode::kNotFound, fmt::format("{}: HTTP {}, no such image", ref, r->status));
@@ -82,7 +127,9 @@ void print_trace(const std::string& digest, const audit::VerifiedCheckpoint& cp,
   for (const auto& e : events)
     std::printf("%s\n", fmt::format("{}  [proof ok: leaf {} of {}]", describe(json::parse(e.entry)), e.leaf_index,
                                     c.size()).c_str());
-  if (events.empty()) std::printf("  no events about this digest in the log\n");
+  if (events.empty())
+    std::printf("  no events about this digest up to this checkpoint (events newer than the last signed checkpoint "
+                "show once the next one is signed, within [log] checkpoint_interval_ms)\n");
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   custody::cli::add_log_commands(app, log, rc);
   custody::cli::AdminCommandLine admin;
   custody::cli::add_admin_commands(app, admin, rc);
+  custody::cli::EnrolOptions enrol;
+  custody::cli::add_enrol_command(app, enrol, rc);
   custody::cli::PkiCommandLine pki;
   custody::cli::add_pki_commands(app, pki, admin, rc);
   try {

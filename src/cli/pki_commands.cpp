@@ -9,6 +9,7 @@
 
 #include "cli/admin_client.h"
 #include "cli/commands.h"
+#include "meta/sqlite_meta_store.h"
 #include "pki/bundle.h"
 #include "pki/ca.h"
 #include "pki/subject.h"
@@ -57,6 +58,25 @@ int run_init(const PkiCommandLine& o) {
   return 0;
 }
 
+// Warns when the data directory has no account of that name: the
+// certificate would authenticate nobody until one is made.
+void warn_unknown_account(const ServeOptions& server, const std::string& identity) {
+  auto config = load_config(server);
+  if (!config || !fs::exists(config->storage.data_dir / "meta.db")) return;
+  auto meta = meta::SqliteMetaStore::open(config->storage.data_dir / "meta.db");
+  if (!meta) return;
+  bool known = true;
+  (void)(*meta)->read([&](meta::Txn& t) -> Status {
+    auto p = t.identity().principal(identity);
+    if (p) known = p->has_value();
+    return {};
+  });
+  if (!known)
+    std::fprintf(stderr, "custody pki bundle: warning: there is no account %s yet; until there is "
+                         "(custody user add / custody robot add), this certificate authenticates nobody\n",
+                 identity.c_str());
+}
+
 int run_bundle(const PkiCommandLine& o) {
   auto dir = pki_dir(o.server);
   if (!dir) return failed("bundle", dir.error().message);
@@ -72,6 +92,7 @@ int run_bundle(const PkiCommandLine& o) {
   pki::ClientBundle bundle{o.registry, o.identity, issued->key_pem, issued->cert_pem, ca->certificate_pem()};
   auto files = pki::write_client_bundle(fs::absolute(o.out), bundle, o.force);
   if (!files) return failed("bundle", files.error().message);
+  warn_unknown_account(o.server, o.identity);
   std::printf("custody pki bundle: certificate for %s (serial %s) written to %s\n",
               o.identity.c_str(), issued->serial_hex.c_str(), fs::absolute(o.out).c_str());
   std::printf("  skopeo: --cert-dir %s/certs.d/%s    docker/podman: copy certs.d/ to /etc/docker or /etc/containers\n",

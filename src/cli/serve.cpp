@@ -121,6 +121,13 @@ Status open_auth(const Config& c, Services& s) {
   s.token_endpoint = std::make_unique<auth::TokenEndpoint>(*s.authn, *s.tokens);
   s.admin_api = std::make_unique<auth::AdminApi>(*s.meta, *s.authn, *s.tokens,
                                                  auth::AdminApiOptions{c.auth.passwords, c.limits.page_size_max});
+  return {};
+}
+
+// After the port is bound, so that a start that fails never enrols an
+// administrator whose secret nobody saw.
+Status enrol(const Config& c, Services& s) {
+  if (c.auth.open()) return {};
   auto secret = auth::enrol_first_admin(*s.meta);
   if (!secret) return fail(secret.error().code, "enrolment: " + secret.error().message);
   s.enrolment_secret = std::move(*secret);
@@ -243,6 +250,7 @@ http::ServerOptions server_options(const Config& c, const std::pair<std::string,
   so.host = addr.first;
   so.port = addr.second;
   so.max_connections = c.server.max_connections;
+  so.workers = c.server.workers;
   so.header_max_bytes = c.limits.header_max_bytes;
   so.idle_timeout_seconds = c.server.idle_timeout_seconds;
   so.shutdown_grace_seconds = c.server.shutdown_grace_seconds;
@@ -270,11 +278,14 @@ void announce(const Config& c, const Services& s, const std::string& bound_host,
                  s.enrolment_secret->c_str(), s.enrolment_secret->c_str());
   }
   std::string creds = c.auth.open() ? "" : " --dest-creds \"$CUSTODY_USER:$CUSTODY_SECRET\"";
-  if (!tls)
-    std::fprintf(stderr,
-                 "custody: try  skopeo copy --dest-tls-verify=false%s "
-                 "oci-archive:../shared/images/busybox-tiny.oci.tar docker://%s:%u/%s/busybox:1\n",
-                 creds.c_str(), host.c_str(), port, c.auth.open() ? "demo" : "admin");
+  std::string tls_flag = tls ? fmt::format("--dest-cert-dir BUNDLE/certs.d/{}:{}", host, port) : "--dest-tls-verify=false";
+  std::fprintf(stderr,
+               "custody: try  skopeo copy %s%s oci-archive:../shared/images/busybox-tiny.oci.tar "
+               "docker://%s:%u/%s/busybox:1\n",
+               tls_flag.c_str(), creds.c_str(), host.c_str(), port, c.auth.open() ? "demo" : "admin");
+  if (tls)
+    std::fprintf(stderr, "custody: (BUNDLE from `custody pki bundle admin --registry %s:%u --out BUNDLE`, or "
+                         "certs.d/%s:%u/ca.crt alone with --dest-creds)\n", host.c_str(), port, host.c_str(), port);
   std::fflush(stderr);
 }
 
@@ -303,7 +314,7 @@ int run_serve(const ServeOptions& options) {
   signal(SIGPIPE, SIG_IGN);
 
   auto config = load_config(options);
-  if (!config) return fatal("config", config.error());
+  if (!config) return fatal("start", config.error());
   auto addr = http::parse_listen_address(config->server.listen);
   if (!addr) return fatal("listen", addr.error());
   auto services = open_services(*config);
@@ -314,6 +325,7 @@ int run_serve(const ServeOptions& options) {
   auto server = http::Server::listen(so, [&s](http::Request& req) { return s.handle(req); },
                                      &s.metrics, s.access_log.get());
   if (!server) return fatal("listen", server.error());
+  if (auto r = enrol(*config, s); !r) return fatal("start", r.error());
   announce(*config, s, addr->first, (*server)->port());
 
   s.checkpointer->start();

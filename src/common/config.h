@@ -25,7 +25,7 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:5000";
   // Connections served at once; more are answered 503 TOO_MANY_REQUESTS.
   uint32_t max_connections = 1024;
-  // Threads that run requests; 0 means one per core (at least 2).
+  // Request handlers running at once; 0 means one per core (at least 2).
   uint32_t workers = 0;
   // "stdout", "off", or a file path. One JSON object per request.
   std::string access_log = "stdout";

@@ -69,6 +69,8 @@ class IdentityTxn {
   virtual Result<std::optional<std::string>> secret_hash(const std::string& name) = 0;
   virtual Status set_password_hash(const std::string& name, const std::string& hash) = 0;
   virtual Status set_disabled(const std::string& name, bool disabled) = 0;
+  virtual Status set_secret_hash(const std::string& name, const std::string& hash) = 0;
+  virtual Status set_system_admin(const std::string& name, bool system_admin) = 0;
   virtual Result<std::vector<auth::Principal>> principals(const std::string& after, uint32_t limit) = 0;
   virtual Result<int64_t> principal_count() = 0;
 

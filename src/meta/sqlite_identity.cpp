@@ -108,6 +108,22 @@ Status SqliteIdentity::set_disabled(const std::string& name, bool disabled) {
   return changed_one(c_, name);
 }
 
+Status SqliteIdentity::set_secret_hash(const std::string& name, const std::string& hash) {
+  auto st = c_.prepare("UPDATE principals SET secret_hash = ?2 WHERE name = ?1");
+  if (!st) return std::unexpected(st.error());
+  (*st)->bind(1, name).bind(2, hash);
+  if (auto r = (*st)->run(); !r) return r;
+  return changed_one(c_, name);
+}
+
+Status SqliteIdentity::set_system_admin(const std::string& name, bool system_admin) {
+  auto st = c_.prepare("UPDATE principals SET system_admin = ?2 WHERE name = ?1 AND kind = 'user'");
+  if (!st) return std::unexpected(st.error());
+  (*st)->bind(1, name).bind(2, int64_t{system_admin});
+  if (auto r = (*st)->run(); !r) return r;
+  return changed_one(c_, "user " + name);
+}
+
 Result<std::vector<auth::Principal>> SqliteIdentity::principals(const std::string& after, uint32_t limit) {
   auto st = c_.prepare(
       "SELECT name, kind, system_admin, disabled, expires_ms, coalesce(namespace, ''), created_ms "

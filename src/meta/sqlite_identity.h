@@ -19,6 +19,8 @@ class SqliteIdentity final : public IdentityTxn {
   Result<std::optional<std::string>> secret_hash(const std::string& name) override;
   Status set_password_hash(const std::string& name, const std::string& hash) override;
   Status set_disabled(const std::string& name, bool disabled) override;
+  Status set_secret_hash(const std::string& name, const std::string& hash) override;
+  Status set_system_admin(const std::string& name, bool system_admin) override;
   Result<std::vector<auth::Principal>> principals(const std::string& after, uint32_t limit) override;
   Result<int64_t> principal_count() override;
 

@@ -243,9 +243,12 @@ class ThrottleTest(AuthTestCase):
             r = request(self.server, "GET", "/v2/th/app/tags/list",
                         headers={"Authorization": basic(robot.name, "cst_" + "A" * 43)})
             self.assertEqual(r.status, 401, r)
-        r = robot.token_request(pull("th/app"))
+        r = Principal(self.server, robot.name, "a-guessed-password").token_request(pull("th/app"))
         self.assertEqual(r.status, 429, r)
         self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+        # The robot's real secret still works: secrets cannot be guessed, and
+        # failures under its name must not be a way to lock it out.
+        self.assertEqual(robot.token_request(pull("th/app")).status, 200)
         # 20 failures from one address, spread over accounts, stop everyone there.
         for i in range(15):
             self.assertRefusedCredentials(Principal(self.server, f"ghost{i}", "guess").token_request())

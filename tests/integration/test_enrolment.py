@@ -1,0 +1,155 @@
+"""First start, lost access and the day-one details around them: the
+administrator is enrolled only by a start that succeeds, `custody enrol`
+recovers access on the registry host, a throttled account still takes its
+secret, refusals name who was refused, and the command line reaches what a
+private repository needs (`custody log trace` by tag, `custody repo`)."""
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+from auth_helpers import TOKEN_CONFIG, Principal, pull, start_server
+from harness import BIN
+
+
+def custody(*args, env=None, stdin=None):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=60, input=stdin,
+                          env={**os.environ, **(env or {})})
+
+
+class EnrolmentTest(unittest.TestCase):
+    def test_a_failed_start_enrols_nobody(self):
+        data = tempfile.mkdtemp(prefix="custody-enrol-")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            cfg = os.path.join(data, "custody.toml")
+            with open(cfg, "w") as f:
+                f.write(TOKEN_CONFIG)
+            r = custody("serve", "--config", cfg, "--listen", f"127.0.0.1:{port}", "--data", data)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Address already in use", r.stderr)
+        self.assertNotIn("enrolment", r.stderr)
+        # The next start that succeeds is the first start.
+        server = start_server(data_dir=data)
+        self.addCleanup(server.cleanup)
+        self.assertEqual(server.admin.api("GET", "/whoami").status, 200)
+
+    def test_enrol_recovers_administrator_access(self):
+        server = start_server()
+        self.addCleanup(server.cleanup)
+        old = server.admin
+        r = custody("enrol", "--data", server.data_dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        secret = r.stdout.strip()
+        self.assertRegex(secret, r"^cst_[A-Za-z0-9_-]{43}$")
+        self.assertEqual(Principal(server, "admin", secret).api("GET", "/whoami").status, 200)
+        self.assertEqual(old.api("GET", "/whoami").status, 401)  # the lost secret no longer works
+        # A named user becomes a system administrator; a robot cannot.
+        server.admin = Principal(server, "admin", secret)
+        server.admin.create_user("ops")
+        r = custody("enrol", "--data", server.data_dir, "--name", "ops")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        me = Principal(server, "ops", r.stdout.strip()).api("GET", "/whoami").json()
+        self.assertTrue(me["system_admin"])
+        robot = server.admin.create_robot("ops", "ci")
+        r = custody("enrol", "--data", server.data_dir, "--name", robot.name)
+        self.assertNotEqual(r.returncode, 0)
+        r = custody("enrol", "--data", tempfile.mkdtemp(prefix="custody-empty-"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no metadata store", r.stderr)
+        db = sqlite3.connect(os.path.join(server.data_dir, "meta.db"))
+        recovered = db.execute("SELECT count(*) FROM events WHERE action = 'identity.recover'").fetchone()[0]
+        db.close()
+        self.assertEqual(recovered, 2)
+
+    def test_the_administrator_owns_its_namespace(self):
+        server = start_server()
+        self.addCleanup(server.cleanup)
+        orgs = {o["name"]: o for o in server.admin.api("GET", "/orgs").json()["orgs"]}
+        self.assertEqual(orgs["admin"]["kind"], "user")
+        self.assertEqual(server.admin.api("PATCH", "/orgs/admin", {"public": True}).status, 204)
+
+
+class DayOneTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start_server(TOKEN_CONFIG + "[log]\ncheckpoint_interval_ms = 100\n")
+        cls.admin = cls.server.admin
+        cls.admin.create_org("acme")
+        cls.robot = cls.admin.create_robot("acme", "ci", role="write")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def cli(self, *args, user="admin", secret=None):
+        env = {"CUSTODY_REGISTRY": f"http://127.0.0.1:{self.server.port}", "CUSTODY_USER": user,
+               "CUSTODY_SECRET": secret or self.admin.secret}
+        return custody(*args, env=env)
+
+    def test_a_locked_out_account_still_takes_its_secret(self):
+        # Guessed passwords lock the account out (secrets cannot be guessed,
+        # so secret-shaped guesses are merely refused)...
+        for _ in range(8):
+            r = Principal(self.server, self.robot.name, "guessed-password").token_request(pull("acme/app"))
+            self.assertIn(r.status, (401, 429))
+        self.assertEqual(r.status, 429)
+        self.assertIsNotNone(r.header("Retry-After"))
+        # ...but the right secret still gets in.
+        self.assertEqual(self.robot.token_request(pull("acme/app")).status, 200)
+
+    def test_robots_may_ask_who_they_are_and_nothing_more(self):
+        me = self.robot.api("GET", "/whoami")
+        self.assertEqual(me.status, 200, me)
+        self.assertEqual(me.json()["kind"], "robot")
+        self.assertEqual(self.robot.api("GET", "/orgs").status, 403)
+
+    def test_repo_show_and_set(self):
+        r = self.cli("repo", "set", "acme/app", "--protected", "true")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        shown = json.loads(self.cli("repo", "show", "acme/app").stdout)
+        self.assertEqual(shown, {"name": "acme/app", "public": False, "protected": True})
+        r = self.cli("repo", "set", "nosuch/app", "--protected", "true")  # a typo in the namespace
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("custody repo set: HTTP 404", r.stderr)
+        self.assertEqual(self.robot.api("GET", "/repositories/acme/app").status, 403)  # robots: no admin API
+
+    def test_refusals_name_who_was_refused_in_the_access_log(self):
+        alice = self.admin.create_user("alice", password="alice-password-1")
+        r = alice.request("POST", "/v2/acme/app/blobs/uploads/", ("repository:acme/app:pull,push",))
+        self.assertEqual(r.status, 403, r)
+        refused = []
+        deadline = time.time() + 5  # the access log line follows the response
+        while not refused and time.time() < deadline:
+            lines = [json.loads(line) for line in self.server.read_log().splitlines() if line.startswith("{")]
+            refused = [x for x in lines if x.get("route") == "upload_start" and x["status"] == 403]
+            time.sleep(0.05)
+        self.assertEqual(refused[-1]["principal"], "alice")
+        tokens = [x for x in lines if x.get("route") == "auth_token" and x["status"] == 200]
+        self.assertIn("alice", {x["principal"] for x in tokens})
+
+    def test_trace_by_tag_of_a_private_image(self):
+        r, digest = self.robot.push_image("acme/app", "v1", "trace-private")
+        self.assertEqual(r.status, 201, r)
+        time.sleep(0.5)  # a checkpoint covering the push
+        key = custody("log", "key", "--data", self.server.data_dir).stdout.strip()
+        state = tempfile.mkdtemp(prefix="custody-state-")
+        args = ("log", "trace", "--url", f"http://127.0.0.1:{self.server.port}", "--key", key, "--state", state,
+                "acme/app:v1")
+        r = self.cli(*args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(digest, r.stdout)
+        self.assertIn("manifest.push", r.stdout)
+        r = self.cli(*args, secret="cst_" + "B" * 43)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("token endpoint answered HTTP 401", r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
