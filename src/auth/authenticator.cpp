@@ -46,9 +46,11 @@ std::string Authenticator::check_secret(const Stored& s, std::string_view secret
     return "";
   }
   if (p.kind == PrincipalKind::kRobot || !options_.passwords || s.password_hash.empty()) {
+    WorkerSlots::Hold slot(&password_slots_);
     burn_password_check(secret);
     return "";
   }
+  WorkerSlots::Hold slot(&password_slots_);
   return verify_password(secret, s.password_hash) ? "password" : "";
 }
 
@@ -66,6 +68,7 @@ Result<Identity> Authenticator::basic(std::string_view user, std::string_view se
   if (stored->principal && !stored->principal->disabled && !stored->principal->expired(now)) {
     method = check_secret(*stored, secret);
   } else if (!looks_like_secret(secret)) {
+    WorkerSlots::Hold slot(&password_slots_);
     burn_password_check(secret);
   }
   if (method.empty()) {

@@ -10,13 +10,16 @@
 // lockout must not be a way to shut robots or administrators out).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <thread>
 #include <string>
 #include <string_view>
 
 #include "auth/identity.h"
 #include "auth/password.h"
 #include "common/error.h"
+#include "common/worker_slots.h"
 #include "meta/meta_store.h"
 #include "pki/subject.h"
 
@@ -40,7 +43,10 @@ struct AuthenticatorOptions {
 class Authenticator {
  public:
   Authenticator(meta::MetaStore& meta, AuthenticatorOptions options)
-      : meta_(meta), options_(std::move(options)), throttle_(options_.throttle) {}
+      : meta_(meta),
+        options_(std::move(options)),
+        throttle_(options_.throttle),
+        password_slots_(std::max(2u, std::thread::hardware_concurrency())) {}
 
   // Basic credentials from `source` (a client address). kResourceExhausted
   // while the account or the source is throttled (see retry_after_s).
@@ -66,6 +72,9 @@ class Authenticator {
   meta::MetaStore& meta_;
   const AuthenticatorOptions options_;
   LoginThrottle throttle_;
+  // Argon2id checks running at once (each holds 64 MiB): one per core, so
+  // a flood of logins costs time, not memory.
+  mutable WorkerSlots password_slots_;
 };
 
 // The source address without its port ("10.0.0.1:4242" -> "10.0.0.1",

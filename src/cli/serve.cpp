@@ -250,7 +250,6 @@ http::ServerOptions server_options(const Config& c, const std::pair<std::string,
   so.host = addr.first;
   so.port = addr.second;
   so.max_connections = c.server.max_connections;
-  so.workers = c.server.workers;
   so.header_max_bytes = c.limits.header_max_bytes;
   so.idle_timeout_seconds = c.server.idle_timeout_seconds;
   so.shutdown_grace_seconds = c.server.shutdown_grace_seconds;

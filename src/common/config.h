@@ -25,7 +25,8 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:5000";
   // Connections served at once; more are answered 503 TOO_MANY_REQUESTS.
   uint32_t max_connections = 1024;
-  // Request handlers running at once; 0 means one per core (at least 2).
+  // Reserved: connections are served by their own threads (see
+  // docs/architecture.md and docs/benchmarks.md for why).
   uint32_t workers = 0;
   // "stdout", "off", or a file path. One JSON object per request.
   std::string access_log = "stdout";

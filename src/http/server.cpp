@@ -26,7 +26,6 @@
 
 #include "common/file.h"
 #include "http/connection.h"
-#include "http/worker_slots.h"
 
 namespace custody::http {
 namespace beast = boost::beast;
@@ -180,9 +179,6 @@ struct Server::Impl {
   }
 
   std::unique_ptr<TlsContext> tls;
-  // Worker slots: handlers of requests without a streamed body run in at
-  // most this many at once (see server.h).
-  std::unique_ptr<WorkerSlots> slots;
 
   void serve_connection(int fd);
   bool serve_request(Connection& conn, beast::flat_buffer& buffer);
@@ -248,8 +244,6 @@ Result<std::unique_ptr<Server>> Server::listen(const ServerOptions& options, Han
   impl->bound_port = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
                                                     : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   impl->listen_fd = std::move(fd);
-  unsigned workers = options.workers ? options.workers : std::max(2u, std::thread::hardware_concurrency());
-  impl->slots = std::make_unique<WorkerSlots>(workers);
   if (::pipe2(impl->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(ErrorCode::kInternal, "pipe failed");
   if (options.tls) {
     auto tls = TlsContext::create(*options.tls);
@@ -421,9 +415,6 @@ bool Server::Impl::serve_request(Connection& conn, beast::flat_buffer& buffer) {
     res.headers.set("Content-Type", "application/json");
   } else {
     req->body = &body;
-    // A request with a body to read waits on the network, not the CPU; and
-    // a client sending slowly must not be able to hold a slot.
-    WorkerSlots::Hold slot(parser.is_done() ? slots.get() : nullptr);
     res = handler(*req);
   }
   bool keep_alive = parser.get().keep_alive() && !stopping && discard_small_body(body);

@@ -8,14 +8,6 @@
 // connection cap (max_connections) bounds the thread count. Blob bodies are
 // sent with sendfile(2).
 //
-// The work of handlers (parsing, hashing, SQLite reads, signing) runs in
-// at most `workers` requests at once, by default one per core: a request
-// whose bytes have all arrived waits for a worker slot instead of joining a
-// crowd of runnable threads, which is what keeps tail latency down under
-// many connections. Requests with a body hold no slot (they wait on the
-// network, and a slow sender must not hold one), and a response is written
-// after its slot is given back.
-//
 // stop() begins a graceful shutdown: no new connections, idle ones are
 // closed, in-flight requests finish (up to the grace period).
 #pragma once
@@ -49,7 +41,6 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 5000;  // 0 picks a free port
   uint32_t max_connections = 1024;
-  uint32_t workers = 0;  // handlers running at once; 0 = one per core (at least 2)
   uint32_t header_max_bytes = 64 * 1024;
   uint32_t idle_timeout_seconds = 60;
   uint32_t shutdown_grace_seconds = 30;

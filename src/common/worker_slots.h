@@ -1,10 +1,11 @@
 // WorkerSlots: at most N holders at once, served strictly in arrival
-// order. Private to http/.
+// order. For work that must be bounded because each instance is costly
+// (an Argon2id check holds 64 MiB), not for cheap request handling: each
+// hand-over wakes a thread, which costs more than the work it orders.
 //
 // Why not std::counting_semaphore: it promises no order, and under load a
 // thread that just released a slot tends to take it straight back, so a
-// few requests wait far longer than the rest (the tail latency the slots
-// exist to cut). Here a released slot is handed to the oldest waiter.
+// few callers wait far longer than the rest.
 #pragma once
 
 #include <condition_variable>
@@ -12,7 +13,7 @@
 #include <deque>
 #include <mutex>
 
-namespace custody::http {
+namespace custody {
 
 class WorkerSlots {
  public:
@@ -67,4 +68,4 @@ class WorkerSlots {
   std::deque<Waiter*> waiters_;  // oldest first
 };
 
-}  // namespace custody::http
+}  // namespace custody
