@@ -1,12 +1,13 @@
 """Manifest builders, real test images and custody-log readers shared by
-test_manifests, test_tags and test_referrers (stdlib only)."""
+test_manifests, test_manifest_validation, test_tags and test_referrers, and
+the manifest test case of the first two (stdlib only)."""
 import contextlib
 import json
 import os
 import sqlite3
 import tarfile
 
-from harness import IMAGES, sha256
+from harness import IMAGES, ServerTestCase, sha256
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -140,3 +141,36 @@ def manifest_rows(server, repo, digest):
 def tag_rows(server, repo):
     with meta_db(server) as db:
         return dict(db.execute("SELECT name, digest FROM tags WHERE repository = ?", (repo,)).fetchall())
+
+
+class ManifestCase(ServerTestCase):
+    """Assertions shared by the manifest tests."""
+
+    def assertPushed(self, r, repo, digest, subject=None):
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.header("Location"), f"/v2/{repo}/manifests/{digest}")
+        self.assertEqual(r.header("Docker-Content-Digest"), digest)
+        self.assertEqual(r.header("Content-Length"), "0")
+        self.assertEqual(r.body, b"")
+        self.assertEqual(r.header("OCI-Subject"), subject)
+
+    def assertServed(self, r, body, media_type, head=False):
+        digest = sha256(body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("Content-Type"), media_type)
+        self.assertEqual(r.header("Docker-Content-Digest"), digest)
+        self.assertEqual(r.header("ETag"), f'"{digest}"')
+        self.assertEqual(r.header("Content-Length"), str(len(body)))
+        self.assertEqual(r.body, b"" if head else body)
+
+    def assertNotFound(self, r, code="MANIFEST_UNKNOWN", head=False):
+        self.assertEqual(r.status, 404, r)
+        if head:
+            self.assertEqual(r.body, b"")
+        else:
+            self.assertEqual(r.error_code(), code, r)
+
+    def tags(self, repo):
+        r = self.req("GET", f"/v2/{repo}/tags/list")
+        self.assertEqual(r.status, 200, r)
+        return r.json()["tags"]
