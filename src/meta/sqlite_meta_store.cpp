@@ -368,7 +368,68 @@ Status SqliteMetaStore::run(const char* begin, const TxnFn& fn) {
   return {};
 }
 
-Status SqliteMetaStore::transact(const TxnFn& fn) { return run("BEGIN IMMEDIATE", fn); }
+struct SqliteMetaStore::Writer {
+  const TxnFn* fn;
+  Status result;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+void SqliteMetaStore::commit_batch(const std::vector<Writer*>& batch) {
+  if (batch.size() == 1) {
+    batch[0]->result = run("BEGIN IMMEDIATE", *batch[0]->fn);
+    return;
+  }
+  auto conn = acquire();
+  Status begun = conn->exec("BEGIN IMMEDIATE");
+  bool any = false;
+  for (Writer* w : batch) {
+    if (!begun) {
+      w->result = begun;
+      continue;
+    }
+    if (auto s = conn->exec("SAVEPOINT writer"); !s) {
+      w->result = s;
+      continue;
+    }
+    SqliteTxn txn(*conn);
+    w->result = (*w->fn)(txn);
+    conn->reset_statements();
+    if (!w->result) (void)conn->exec("ROLLBACK TO writer");
+    (void)conn->exec("RELEASE writer");
+    any = any || w->result.has_value();
+  }
+  if (begun) {
+    Status committed = any ? conn->exec("COMMIT") : conn->exec("ROLLBACK");
+    if (!committed) {
+      (void)conn->exec("ROLLBACK");
+      for (Writer* w : batch)
+        if (w->result) w->result = committed;
+    }
+  }
+  release(std::move(conn));
+}
+
+Status SqliteMetaStore::transact(const TxnFn& fn) {
+  constexpr size_t kMaxBatch = 64;
+  Writer w{&fn, {}, false, {}};
+  std::unique_lock lock(write_mu_);
+  writers_.push_back(&w);
+  w.cv.wait(lock, [&] { return w.done || writers_.front() == &w; });
+  if (w.done) return w.result;
+  // The leader: everyone queued so far commits with it.
+  std::vector<Writer*> batch(writers_.begin(), writers_.begin() + std::min(kMaxBatch, writers_.size()));
+  lock.unlock();
+  commit_batch(batch);
+  lock.lock();
+  for (Writer* done : batch) {
+    writers_.pop_front();
+    done->done = true;
+    if (done != &w) done->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return w.result;
+}
 Status SqliteMetaStore::read(const TxnFn& fn) { return run("BEGIN DEFERRED", fn); }
 
 }  // namespace custody::meta

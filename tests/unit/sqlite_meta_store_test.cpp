@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -131,6 +132,55 @@ TEST_F(SqliteMetaStoreTest, ConcurrentWritersAllCommit) {
   for (auto& t : threads) t.join();
   ASSERT_TRUE(store_->read([&](Txn& t) -> Status {
     EXPECT_EQ(t.totals()->events, 200);
+    return {};
+  }));
+}
+
+TEST_F(SqliteMetaStoreTest, GroupCommitIsolatesFailures) {
+  // Many writers at once are committed in shared transactions; a writer
+  // that fails must leave nothing, the others everything, and the tree
+  // over the log must match its entries exactly.
+  std::atomic<int> committed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < 40; ++j) {
+        bool fails = (i + j) % 3 == 0;
+        std::string repo = "r" + std::to_string(i) + "-" + std::to_string(j);
+        auto s = store_->transact([&](Txn& t) -> Status {
+          if (auto u = t.create_upload({repo, repo, 1}); !u) return u;
+          auto e = t.append_event(Event{.action = "test", .repository = repo});
+          if (!e) return std::unexpected(e.error());
+          if (fails) return fail(ErrorCode::kInvalidArgument, "refused on purpose");
+          return {};
+        });
+        EXPECT_EQ(s.has_value(), !fails);
+        if (s) ++committed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(store_->read([&](Txn& t) -> Status {
+    auto size = t.log_size();
+    EXPECT_EQ(*size, committed.load());
+    auto entries = t.log_entries(0, static_cast<uint32_t>(*size));
+    std::vector<audit::Hash> leaves;
+    for (const auto& e : *entries) leaves.push_back(audit::leaf_hash(e));
+    auto tree = audit::MerkleTree::open(t.log_nodes(), static_cast<uint64_t>(*size));
+    EXPECT_TRUE(tree);
+    EXPECT_EQ(tree->root(), audit::root_of(leaves));
+    auto events = t.events_after(0, 1000);
+    for (size_t k = 0; k < events->size(); ++k) {
+      EXPECT_EQ((*events)[k].seq, static_cast<int64_t>(k + 1));
+      std::string repo = (*events)[k].repository;
+      auto u = t.find_upload(repo);  // each committed event has its upload, and only those
+      EXPECT_TRUE(*u) << repo;
+    }
+    for (int i = 0; i < 8; ++i)
+      for (int j = 0; j < 40; ++j) {
+        std::string repo = "r" + std::to_string(i) + "-" + std::to_string(j);
+        EXPECT_EQ(t.find_upload(repo)->has_value(), (i + j) % 3 != 0) << repo;
+      }
     return {};
   }));
 }
