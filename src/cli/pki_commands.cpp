@@ -7,7 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "cli/admin_client.h"
+#include "http/server.h"
 #include "cli/commands.h"
 #include "meta/sqlite_meta_store.h"
 #include "pki/bundle.h"
@@ -30,10 +35,30 @@ Result<fs::path> pki_dir(const ServeOptions& server) {
   return fs::absolute(config->storage.data_dir / "pki");
 }
 
+// The names the server certificate covers when --host is not given: the
+// configured listen host (unless it is a wildcard), this machine's name,
+// and the loopback names.
+std::vector<std::string> default_hosts(const ServeOptions& server) {
+  std::vector<std::string> hosts;
+  auto add = [&](std::string h) {
+    if (!h.empty() && std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(std::move(h));
+  };
+  if (auto config = load_config(server)) {
+    if (auto addr = http::parse_listen_address(config->server.listen))
+      if (addr->first != "0.0.0.0" && addr->first != "::") add(addr->first);
+  }
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) == 0) add(name);
+  add("localhost");
+  add("127.0.0.1");
+  add("::1");
+  return hosts;
+}
+
 int run_init(const PkiCommandLine& o) {
   auto dir = pki_dir(o.server);
   if (!dir) return failed("init", dir.error().message);
-  if (o.hosts.empty()) return failed("init", "give the server's names with --host (e.g. --host registry.example --host 127.0.0.1)");
+  std::vector<std::string> hosts = o.hosts.empty() ? default_hosts(o.server) : o.hosts;
   std::error_code ec;
   fs::create_directories(*dir, ec);
   if (ec) return failed("init", dir->string() + ": " + ec.message());
@@ -43,12 +68,15 @@ int run_init(const PkiCommandLine& o) {
   if (auto s = ca->save(*dir / "ca.key", *dir / "ca.crt", o.force); !s)
     return failed("init", s.error().message + (o.force ? "" : " (--force replaces an existing CA)"));
   pki::ServerCertificateRequest request;
-  request.hosts = o.hosts;
+  request.hosts = hosts;
   if (o.days) request.validity_days = o.days;
   auto server = ca->issue_server(request);
   if (!server) return failed("init", server.error().message);
   if (auto s = pki::save_issued(*server, *dir / "server.key", *dir / "server.crt", o.force); !s)
     return failed("init", s.error().message);
+  std::string names;
+  for (const auto& h : hosts) names += (names.empty() ? "" : ", ") + h;
+  std::printf("custody pki init: server certificate for %s\n", names.c_str());
   std::printf("custody pki init: CA and server certificate written to %s\n\n"
               "Serve them with, in the config file:\n\n"
               "[server.tls]\ncert = \"%s/server.crt\"\nkey = \"%s/server.key\"\n"
@@ -110,7 +138,9 @@ void add_pki_commands(CLI::App& app, PkiCommandLine& o, AdminCommandLine& admin,
   auto* init = pki->add_subcommand("init", "Make the root CA and the server certificate under <data>/pki");
   init->add_option("--config", o.server.config_path, "TOML configuration file (for the data directory)");
   init->add_option("--data", o.server.data_dir, "Data directory");
-  init->add_option("--host", o.hosts, "A DNS name or IP address of the server (repeatable)");
+  init->add_option("--host", o.hosts,
+                   "A DNS name or IP address of the server (repeatable; default: the configured listen host, "
+                   "this machine's name, localhost, 127.0.0.1, ::1)");
   init->add_option("--days", o.days, "Server certificate validity (default 365)");
   init->add_flag("--force", o.force, "Replace an existing CA");
   init->callback([&] { rc = run_init(o); });

@@ -6,9 +6,11 @@ import http.client
 import os
 import re
 import shutil
+import socket
 import ssl
 import stat
 import subprocess
+import tempfile
 import unittest
 
 import auth_helpers as ah
@@ -101,6 +103,22 @@ class PkiTest(unittest.TestCase):
         self.assertEqual(r.status, 401)
         self.assertEqual(ah.parse_challenge(r.header("WWW-Authenticate"))[1]["realm"],
                          f"https://{self.server.address}/auth/token")
+
+    def test_init_without_hosts_covers_the_configured_and_local_names(self):
+        data = tempfile.mkdtemp(prefix="custody-pki-defaults-")
+        self.addCleanup(shutil.rmtree, data, True)
+        cfg = os.path.join(data, "custody.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[server]\nlisten = "192.0.2.7:5000"\n[storage]\ndata_dir = "{data}"\n')
+        r = subprocess.run([ah.BIN, "pki", "init", "--config", cfg], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = ah.openssl("x509", "-in", os.path.join(data, "pki", "server.crt"), "-noout", "-text").decode()
+        for name in ("IP Address:192.0.2.7", "IP Address:127.0.0.1", "DNS:localhost", f"DNS:{socket.gethostname()}"):
+            self.assertIn(name, text)
+        # A second init keeps the CA rather than silently replacing it.
+        r = subprocess.run([ah.BIN, "pki", "init", "--config", cfg], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--force", r.stderr)
 
     def test_bundle_layout(self):
         b = self.bundles["alice"]
