@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "auth/access_rules.h"
+#include "common/digest.h"
 #include "common/ids.h"
 #include "common/time.h"
 
@@ -115,7 +116,26 @@ Result<IssuedToken> TokenService::refresh_token(const Identity& who) const {
 }
 
 Result<Claims> TokenService::verify_access(std::string_view token) const {
-  return unauthenticated(access_verifier_.verify(token, now_unix_ms() / 1000));
+  int64_t now = now_unix_ms() / 1000;
+  Sha256 h;
+  h.update(token);
+  std::string key = h.finish().str();
+  {
+    std::lock_guard lock(verified_mu_);
+    if (auto it = verified_.find(key); it != verified_.end()) {
+      const Claims& c = it->second;
+      if (now >= c.exp + kDefaultLeewaySeconds) return fail(ErrorCode::kUnauthenticated, "token has expired");
+      if (now + kDefaultLeewaySeconds < c.nbf) return fail(ErrorCode::kUnauthenticated, "token is not valid yet (nbf)");
+      return c;
+    }
+  }
+  auto claims = unauthenticated(access_verifier_.verify(token, now));
+  if (claims) {
+    std::lock_guard lock(verified_mu_);
+    if (verified_.size() >= kVerifiedCacheMax) verified_.clear();
+    verified_.emplace(std::move(key), *claims);
+  }
+  return claims;
 }
 
 Result<Claims> TokenService::verify_refresh(std::string_view token) const {

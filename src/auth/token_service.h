@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/authenticator.h"
@@ -66,6 +68,14 @@ class TokenService {
   TokenSigner signer_;
   TokenVerifier access_verifier_;
   TokenVerifier refresh_verifier_;
+
+  // Access tokens whose signature checked out, by the SHA-256 of their
+  // text: a client sends the same token with every request of a pull, and
+  // an ECDSA verification costs more than serving a manifest. Times are
+  // still checked on every use. Cleared when full.
+  static constexpr size_t kVerifiedCacheMax = 4096;
+  mutable std::mutex verified_mu_;
+  mutable std::unordered_map<std::string, Claims> verified_;  // guarded by verified_mu_
 };
 
 }  // namespace custody::auth
