@@ -5,6 +5,7 @@ Everything runs on loopback on this machine: the same blob file, the same
 manifest bytes, the same load generator settings for every server.
 """
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -52,17 +53,31 @@ def run(cmd, **kw):
 
 
 class Custody:
+    """Without authentication by default, as Distribution runs; with
+    auth="token", as production runs (then `secret` is the admin's)."""
     name = "custody"
 
-    def __init__(self, binary, work):
-        self.dir = os.path.join(work, "custody-data")
+    def __init__(self, binary, work, auth="open"):
+        self.dir = os.path.join(work, f"custody-data-{auth}")
         self.port = free_port()
-        cfg = os.path.join(work, "custody.toml")
+        cfg = os.path.join(work, f"custody-{auth}.toml")
         with open(cfg, "w") as f:
-            f.write('[server]\naccess_log = "off"\n[auth]\nmode = "open"\n')  # Distribution runs without auth too
-        self.proc = subprocess.Popen([binary, "serve", "--config", cfg, "--listen", f"127.0.0.1:{self.port}",
-                                      "--data", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            f.write(f'[server]\naccess_log = "off"\n[auth]\nmode = "{auth}"\n')
+        log = os.path.join(work, f"custody-{auth}.log")
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen([binary, "serve", "--config", cfg, "--listen", f"127.0.0.1:{self.port}",
+                                          "--data", self.dir], stdout=subprocess.DEVNULL, stderr=out)
         wait_http(f"http://127.0.0.1:{self.port}/v2/")
+        m = re.search(r"with secret (cst_[A-Za-z0-9_-]+)", open(log).read())
+        self.secret = m.group(1) if m else None
+
+    def bearer(self, scope):
+        """A token for `scope` from /auth/token, as docker fetches one."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/auth/token?service=custody&scope={scope}")
+        pair = base64.b64encode(f"admin:{self.secret}".encode()).decode()
+        req.add_header("Authorization", f"Basic {pair}")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)["token"]
 
 
 class Distribution:
@@ -185,8 +200,9 @@ def skopeo_copy(src, dst):
     return time.perf_counter() - t
 
 
-def wrk_get(url, seconds):
-    out = run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-H", f"Accept: {ACCEPT}", url]).stdout
+def wrk_get(url, seconds, headers=()):
+    extra = [a for h in headers for a in ("-H", h)]
+    out = run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-H", f"Accept: {ACCEPT}", *extra, url]).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
@@ -202,15 +218,16 @@ def ab_head(url, requests):
     return rps, p99
 
 
-def push_manifest(port, repo, tag, config_bytes, layer_bytes):
+def push_manifest(port, repo, tag, config_bytes, layer_bytes, auth=()):
+    auth = list(auth)
     base = f"http://127.0.0.1:{port}/v2/{repo}"
     for data in (config_bytes, layer_bytes):
         d = "sha256:" + hashlib.sha256(data).hexdigest()
-        r = run(["curl", "-s", "-D", "-", "-o", "/dev/null", "-X", "POST", f"{base}/blobs/uploads/"])
+        r = run(["curl", "-s", *auth, "-D", "-", "-o", "/dev/null", "-X", "POST", f"{base}/blobs/uploads/"])
         loc = re.search(r"(?im)^location:\s*(\S+)", r.stdout).group(1)
         loc = loc if loc.startswith("http") else f"http://127.0.0.1:{port}{loc}"
         sep = "&" if "?" in loc else "?"
-        subprocess.run(["curl", "-s", "-X", "PUT", "-H", "Content-Type: application/octet-stream",
+        subprocess.run(["curl", "-s", *auth, "-X", "PUT", "-H", "Content-Type: application/octet-stream",
                         "--data-binary", "@-", f"{loc}{sep}digest={d}"],
                        input=data, check=True, capture_output=True)
     m = {"schemaVersion": 2, "mediaType": ACCEPT,
@@ -219,7 +236,7 @@ def push_manifest(port, repo, tag, config_bytes, layer_bytes):
          "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                      "digest": "sha256:" + hashlib.sha256(layer_bytes).hexdigest(), "size": len(layer_bytes)}]}
     body = json.dumps(m, indent=3).encode()
-    r = subprocess.run(["curl", "-s", "-w", "%{http_code}", "-X", "PUT", "-H", f"Content-Type: {ACCEPT}",
+    r = subprocess.run(["curl", "-s", *auth, "-w", "%{http_code}", "-X", "PUT", "-H", f"Content-Type: {ACCEPT}",
                         "--data-binary", "@-", f"{base}/manifests/{tag}"], input=body, capture_output=True)
     assert r.stdout.endswith(b"201"), f"manifest push to {port}: {r.stdout!r}"
     return body
@@ -283,6 +300,16 @@ def main():
                 "distribution": f"http://127.0.0.1:{dist.port}/v2/bench/manifest/manifests/latest",
                 "nginx": f"http://127.0.0.1:{nginx.port}/manifest"}
         get = {name: wrk_get(url, load_seconds) for name, url in urls.items()}
+        # The same GET as production runs it: token authentication on, a
+        # bearer token on every request.
+        secured = Custody(os.path.abspath(args.custody), work, auth="token")
+        servers.append(secured)
+        push_token = secured.bearer("repository:bench/manifest:pull,push")
+        push_manifest(secured.port, "bench/manifest", "latest", b'{"os":"linux"}', layer,
+                      auth=["-H", f"Authorization: Bearer {push_token}"])
+        pull_token = secured.bearer("repository:bench/manifest:pull")
+        get_token = wrk_get(f"http://127.0.0.1:{secured.port}/v2/bench/manifest/manifests/latest", load_seconds,
+                            headers=[f"Authorization: Bearer {pull_token}"])
         head = {name: ab_head(url, 20000 if args.quick else 100000) for name, url in urls.items()}
         busy = {s.name: rss_kib(s.proc.pid) for s in servers[:2]}
     finally:
@@ -304,6 +331,11 @@ def main():
                      f"| {c[0] / n[0]:.2f}× | {c[0] / d[0]:.1f}× |")
         lines.append(f"| manifest {verb} p99 latency, ms | {c[1]:.2f} | {d[1]:.2f} | {n[1]:.2f} (nginx) "
                      f"| {c[1] / max(n[1], 1e-9):.2f}× | {c[1] / max(d[1], 1e-9):.2f}× |")
+    c, d, n = get_token, get["distribution"], get["nginx"]
+    lines.append(f"| manifest GET by tag with a bearer token (auth on), req/s (wrk) | {c[0]:,.0f} | {d[0]:,.0f} (no auth) "
+                 f"| {n[0]:,.0f} (nginx static) | {c[0] / n[0]:.2f}× | {c[0] / d[0]:.1f}× |")
+    lines.append(f"| manifest GET with a bearer token p99 latency, ms | {c[1]:.2f} | {d[1]:.2f} (no auth) | {n[1]:.2f} (nginx) "
+                 f"| {c[1] / max(n[1], 1e-9):.2f}× | {c[1] / max(d[1], 1e-9):.2f}× |")
     lines.append(f"| RSS idle, MiB | {idle['custody'] / 1024:.1f} | {idle['distribution'] / 1024:.1f} | | | |")
     lines.append(f"| RSS after the run, MiB | {busy['custody'] / 1024:.1f} | {busy['distribution'] / 1024:.1f} | | | |")
     lines += ["", "| image (skopeo copy) | custody push s | distribution push s | custody pull s | distribution pull s |",
