@@ -65,6 +65,22 @@ http::Response store_page(meta::MetaStore& meta, const http::Request& req, uint3
   return res;
 }
 
+// A body of {"public"?, "protected"?}, for namespaces and repositories.
+struct Flags {
+  std::optional<bool> is_public, is_protected;
+  std::string detail;  // the body as given, for the event
+};
+
+Result<Flags> read_flags(http::Request& req) {
+  auto body = read_object(req, {"public", "protected"});
+  if (!body) return std::unexpected(body.error());
+  auto pub = bool_field(*body, "public");
+  if (!pub) return std::unexpected(pub.error());
+  auto prot = bool_field(*body, "protected");
+  if (!prot) return std::unexpected(prot.error());
+  return Flags{*pub, *prot, body->dump()};
+}
+
 bool is_hex_serial(std::string_view s) {
   return !s.empty() && s.size() <= 40 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
@@ -224,20 +240,18 @@ http::Response AdminApi::orgs(Call& call) {
     auto admin = administers(call.who, ns);
     if (!admin) return error_reply(admin.error());
     if (!*admin) return forbidden();
-    auto body = read_object(call.req, {"public", "protected"});
-    if (!body) return error_reply(body.error());
-    auto pub = bool_field(*body, "public");
-    auto prot = bool_field(*body, "protected");
-    if (!pub || !prot) return error_reply(!pub ? pub.error() : prot.error());
+    auto flags = read_flags(call.req);
+    if (!flags) return error_reply(flags.error());
     meta::Event e;
     e.action = "org.update";
     e.repository = ns;
-    e.detail_json = body->dump();
+    e.detail_json = flags->detail;
     return change(call, e, [&](meta::Txn& t) -> Status {
       auto n = t.identity().find_namespace(ns);
       if (!n) return std::unexpected(n.error());
       if (!*n) return fail(ErrorCode::kNotFound, "no such namespace");
-      return t.identity().set_namespace_flags(ns, pub->value_or((*n)->is_public), prot->value_or((*n)->is_protected));
+      return t.identity().set_namespace_flags(ns, flags->is_public.value_or((*n)->is_public),
+                                              flags->is_protected.value_or((*n)->is_protected));
     }, 204, {});
   }
   if (call.req.method == "GET") {
@@ -290,16 +304,15 @@ http::Response AdminApi::repositories(Call& call) {
     return reply(200, json{{"name", name}, {"public", access.is_public}, {"protected", access.is_protected}});
   }
   if (!sees || role != Role::kAdmin) return forbidden();
-  auto body = read_object(call.req, {"public", "protected"});
-  if (!body) return error_reply(body.error());
-  auto pub = bool_field(*body, "public");
-  auto prot = bool_field(*body, "protected");
-  if (!pub || !prot) return error_reply(!pub ? pub.error() : prot.error());
+  auto flags = read_flags(call.req);
+  if (!flags) return error_reply(flags.error());
   meta::Event e;
   e.action = "repository.update";
   e.repository = name;
-  e.detail_json = body->dump();
-  return change(call, e, [&](meta::Txn& t) { return t.identity().set_repository_flags(name, *pub, *prot); }, 204, {});
+  e.detail_json = flags->detail;
+  return change(call, e, [&](meta::Txn& t) {
+    return t.identity().set_repository_flags(name, flags->is_public, flags->is_protected);
+  }, 204, {});
 }
 
 http::Response AdminApi::revocations(Call& call) {
