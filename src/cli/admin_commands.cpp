@@ -25,6 +25,7 @@ int run_admin(const std::string& command, const AdminConnection& c, const Action
   auto r = action(*client);
   if (!r) return std::fprintf(stderr, "custody %s: %s\n", command.c_str(), r.error().message.c_str()), 1;
   if (!r->is_null()) std::printf("%s\n", r->dump(2).c_str());
+  else std::fprintf(stderr, "custody %s: done\n", command.c_str());
   return 0;
 }
 

@@ -21,8 +21,16 @@ int run_enrol(const EnrolOptions& o) {
     return std::fprintf(stderr, "custody enrol: no metadata store at %s (wrong --data?)\n", path.c_str()), 1;
   auto meta = meta::SqliteMetaStore::open(path);
   if (!meta) return std::fprintf(stderr, "custody enrol: %s\n", meta.error().message.c_str()), 1;
+  bool was_admin = false;
+  (void)(*meta)->read([&](meta::Txn& t) -> Status {
+    auto p = t.identity().principal(o.name);
+    if (p && *p) was_admin = (*p)->system_admin;
+    return {};
+  });
   auto secret = auth::recover_admin(**meta, o.name);
   if (!secret) return std::fprintf(stderr, "custody enrol: %s\n", secret.error().message.c_str()), 1;
+  if (!was_admin)
+    std::fprintf(stderr, "custody enrol: warning: %s was not a system administrator; it is one now\n", o.name.c_str());
   std::fprintf(stderr, "custody enrol: %s is a system administrator with a new secret (shown only now):\n",
                o.name.c_str());
   std::printf("%s\n", secret->c_str());

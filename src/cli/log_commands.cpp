@@ -93,9 +93,9 @@ int run_witness_keygen(const std::string& name, const std::string& out) {
 void add_connection_options(CLI::App* cmd, LogOptions& o, bool with_quorum) {
   cmd->add_option("--key", o.key, "The log's verifier key (from `custody log key`), or a file holding it")->required();
   cmd->add_option("--state", o.state_dir, "Where remembered checkpoints are kept (default: ~/.config/custody/…)");
-  cmd->add_option("--ca-file", o.ca_file, "PEM CA bundle to trust for https");
-  cmd->add_option("--cert", o.client_cert, "Client certificate (mutual TLS)");
-  cmd->add_option("--cert-key", o.client_key, "Client certificate's key");
+  cmd->add_option("--ca-file", o.ca_file, "PEM CA bundle to trust for https (or CUSTODY_CA_CERT)");
+  cmd->add_option("--cert", o.client_cert, "Client certificate, mutual TLS (or CUSTODY_CLIENT_CERT)");
+  cmd->add_option("--cert-key", o.client_key, "Client certificate's key (or CUSTODY_CLIENT_KEY)");
   cmd->add_flag("--json", o.json, "Machine-readable output");
   if (!with_quorum) return;
   cmd->add_option("--witness", o.witnesses, "A witness's verifier key (repeatable)");
@@ -116,15 +116,15 @@ void add_log_commands(CLI::App& app, LogCommandLine& line, int& rc) {
   key_cmd->callback([&] { rc = run_log_key(key); });
 
   auto* verify_cmd = log->add_subcommand("verify", "Verify the log: signature, consistency, every entry");
-  verify_cmd->add_option("--url", verify.url, "The server, e.g. https://registry:5000")->required();
+  verify_cmd->add_option("--url", verify.url, "The server, e.g. https://registry:5000 (or CUSTODY_REGISTRY)");
   add_connection_options(verify_cmd, verify, true);
-  verify_cmd->callback([&] { rc = run_log_verify(verify); });
+  verify_cmd->callback([&] { rc = run_log_verify(with_environment(verify)); });
 
   auto* trace_cmd = log->add_subcommand("trace", "The proven chain of custody of an image");
   trace_cmd->add_option("image", ref, "repository:tag, repository@digest or a digest")->required();
-  trace_cmd->add_option("--url", trace.url, "The server, e.g. https://registry:5000")->required();
+  trace_cmd->add_option("--url", trace.url, "The server, e.g. https://registry:5000 (or CUSTODY_REGISTRY)");
   add_connection_options(trace_cmd, trace, true);
-  trace_cmd->callback([&] { rc = run_log_trace(ref, trace); });
+  trace_cmd->callback([&] { rc = run_log_trace(ref, with_environment(trace)); });
 
   auto* witness_cmd = log->add_subcommand("witness", "Cosign another log's checkpoints after checking consistency");
   witness_cmd->add_option("--log", witness.log.url, "The log to witness, e.g. https://registry:5000")->required();

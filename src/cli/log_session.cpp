@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -36,7 +38,23 @@ Result<audit::NoteVerifier> parse_verifier(const std::string& value) {
   return v;
 }
 
+LogOptions with_environment(LogOptions o) {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+  };
+  if (o.url.empty()) o.url = env("CUSTODY_REGISTRY");
+  if (o.ca_file.empty()) o.ca_file = env("CUSTODY_CA_CERT");
+  if (o.client_cert.empty()) o.client_cert = env("CUSTODY_CLIENT_CERT");
+  if (o.client_key.empty()) o.client_key = env("CUSTODY_CLIENT_KEY");
+  while (o.url.ends_with('/')) o.url.pop_back();
+  if (!o.url.empty() && !o.url.starts_with("http://") && !o.url.starts_with("https://"))
+    o.url = (o.ca_file.empty() ? "http://" : "https://") + o.url;
+  return o;
+}
+
 Result<LogSession> LogSession::open(const LogOptions& o) {
+  if (o.url.empty()) return fail(ErrorCode::kInvalidArgument, "give the server with --url (or CUSTODY_REGISTRY)");
   auto key = parse_verifier(o.key);
   if (!key) return std::unexpected(key.error());
   std::vector<audit::NoteVerifier> witnesses;
@@ -56,7 +74,11 @@ Result<LogSession> LogSession::open(const LogOptions& o) {
 audit::CheckpointMemory LogSession::memory(const LogOptions& o, std::string_view subdir) const {
   fs::path dir = o.state_dir.empty() ? audit::CheckpointMemory::default_dir().parent_path() / subdir
                                      : fs::path(o.state_dir);
-  return audit::CheckpointMemory(dir, log->key().name());
+  // One file per origin *and key*: every data directory on a host shares
+  // the default origin, and a checkpoint remembered for one instance must
+  // not make another one look forked. A key the user passes is the log
+  // they chose to trust, so its history is what counts.
+  return audit::CheckpointMemory(dir, fmt::format("{}+{:08x}", log->key().name(), log->key().key_id()));
 }
 
 Result<std::pair<audit::VerifiedCheckpoint, uint64_t>> LogSession::fresh_checkpoint(

@@ -27,6 +27,11 @@ struct LogOptions {
   bool json = false;
 };
 
+// The options with what the environment supplies where flags are absent:
+// CUSTODY_REGISTRY (a URL, or host:port: https when a CA is given) and a
+// client bundle's CUSTODY_CA_CERT / CUSTODY_CLIENT_CERT / CUSTODY_CLIENT_KEY.
+LogOptions with_environment(LogOptions o);
+
 // Prints "custody log <command>: FAILED: …" (and a JSON error with --json); returns 1.
 int report_failure(std::string_view command, const LogOptions& o, const Error& e);
 

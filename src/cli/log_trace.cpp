@@ -108,7 +108,7 @@ std::string describe(const json& e) {
   return line;
 }
 
-void print_trace(const std::string& digest, const audit::VerifiedCheckpoint& cp,
+void print_trace(const std::string& asked, const std::string& digest, const audit::VerifiedCheckpoint& cp,
                  const std::vector<audit::ProvenEvent>& events, bool as_json) {
   const auto& c = cp.checkpoint;
   std::string root = audit::base64_encode(c.root().bytes());
@@ -117,13 +117,16 @@ void print_trace(const std::string& digest, const audit::VerifiedCheckpoint& cp,
     for (const auto& e : events)
       list.push_back({{"seq", e.event.seq}, {"leaf_index", e.leaf_index}, {"inclusion_verified", true},
                       {"proof_hashes", e.proof_length}, {"event", json::parse(e.entry)}});
-    std::printf("%s\n", json{{"ok", true}, {"digest", digest},
+    std::printf("%s\n", json{{"ok", true}, {"image", asked}, {"digest", digest},
                              {"checkpoint", {{"origin", c.origin()}, {"size", c.size()}, {"root", root}}},
                              {"events", std::move(list)}}.dump().c_str());
     return;
   }
-  std::printf("%s", fmt::format("chain of custody of {}\n  log {}, checkpoint size {}, root {}\n", digest,
-                                c.origin(), c.size(), root).c_str());
+  // The digest is what has a history (in every repository it was pushed
+  // to); a tag only points at it for a while.
+  std::string what = asked == digest ? digest : fmt::format("{} ({})", asked, digest);
+  std::printf("%s", fmt::format("chain of custody of {}, in every repository\n  log {}, checkpoint size {}, root {}\n",
+                                what, c.origin(), c.size(), root).c_str());
   for (const auto& e : events)
     std::printf("%s\n", fmt::format("{}  [proof ok: leaf {} of {}]", describe(json::parse(e.entry)), e.leaf_index,
                                     c.size()).c_str());
@@ -145,7 +148,7 @@ int run_log_trace(const std::string& ref, const LogOptions& o) {
   auto events = s->log->trace(*digest, cp->first.checkpoint);
   if (!events) return report_failure("trace", o, events.error());
   if (auto st = memory.save(cp->first.note); !st) return report_failure("trace", o, st.error());
-  print_trace(*digest, cp->first, *events, o.json);
+  print_trace(ref, *digest, cp->first, *events, o.json);
   return 0;
 }
 

@@ -76,6 +76,26 @@ class EnrolmentTest(unittest.TestCase):
         self.assertEqual(server.admin.api("PATCH", "/orgs/admin", {"public": True}).status, 204)
 
 
+class TwoInstancesOnOneHostTest(unittest.TestCase):
+    def test_remembered_checkpoints_do_not_collide(self):
+        # Two data directories on one host share the default origin
+        # (custody/<hostname>); each log's history is remembered apart,
+        # so tracing one after the other is not mistaken for a fork.
+        home = tempfile.mkdtemp(prefix="custody-home-")
+        for _ in range(2):
+            server = start_server(TOKEN_CONFIG + "[log]\ncheckpoint_interval_ms = 100\n")
+            self.addCleanup(server.cleanup)
+            r, digest = server.admin.push_image("admin/app", "v1", "two-instances")
+            self.assertEqual(r.status, 201, r)
+            time.sleep(0.5)
+            key = custody("log", "key", "--data", server.data_dir).stdout.strip()
+            env = {"XDG_CONFIG_HOME": home, "HOME": home, "CUSTODY_USER": "admin",
+                   "CUSTODY_SECRET": server.admin.secret, "CUSTODY_REGISTRY": f"127.0.0.1:{server.port}"}
+            r = custody("log", "trace", "--key", key, "admin/app:v1", env=env)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn(f"admin/app:v1 ({digest})", r.stdout)
+
+
 class DayOneTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

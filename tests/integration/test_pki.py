@@ -140,6 +140,23 @@ class PkiTest(unittest.TestCase):
         r = request(self.server, "GET", "/v2/", context=self.as_("alice"))
         self.assertEqual(r.status, 200, r)
 
+    def test_sourcing_env_sh_configures_the_command_line(self):
+        # What a bundle's env.sh exports is all the CLI needs: registry
+        # (host:port), CA, and the client certificate.
+        b = self.bundles["alice"]
+        env = subprocess.run(["bash", "-c", f". {b}/env.sh && env"], capture_output=True, text=True, check=True).stdout
+        exported = dict(line.split("=", 1) for line in env.splitlines() if line.startswith("CUSTODY_"))
+        run_env = {**os.environ, **exported, "HOME": self.dir}
+        run_env.pop("CUSTODY_USER", None)
+        r = subprocess.run([ah.BIN, "whoami"], capture_output=True, text=True, timeout=60, env=run_env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"name": "alice"', r.stdout)
+        self.assertIn('"auth": "certificate:', r.stdout)
+        key = ah.custody("log", "key", "--data", self.dir).stdout.strip()
+        r = subprocess.run([ah.BIN, "log", "verify", "--key", key, "--state", os.path.join(self.dir, "state")],
+                           capture_output=True, text=True, timeout=60, env=run_env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_skopeo_over_mutual_tls_acts_as_the_bundle_owner(self):
         src = f"oci-archive:{os.path.join(IMAGES, 'busybox-tiny.oci.tar')}"
         r = skopeo("copy", "--dest-cert-dir", self.certs_d("alice"), src, self.ref("alice/busybox:1"), env=self.env)
