@@ -410,8 +410,13 @@ void SqliteMetaStore::commit_batch(const std::vector<Writer*>& batch) {
   release(std::move(conn));
 }
 
+// Set while this thread commits a batch: a transaction function that
+// called transact() again would wait behind itself forever.
+thread_local bool committing = false;
+
 Status SqliteMetaStore::transact(const TxnFn& fn) {
   constexpr size_t kMaxBatch = 64;
+  if (committing) return fail(ErrorCode::kFailedPrecondition, "MetaStore::transact called inside a transaction");
   Writer w{&fn, {}, false, {}};
   std::unique_lock lock(write_mu_);
   writers_.push_back(&w);
@@ -420,7 +425,9 @@ Status SqliteMetaStore::transact(const TxnFn& fn) {
   // The leader: everyone queued so far commits with it.
   std::vector<Writer*> batch(writers_.begin(), writers_.begin() + std::min(kMaxBatch, writers_.size()));
   lock.unlock();
+  committing = true;
   commit_batch(batch);
+  committing = false;
   lock.lock();
   for (Writer* done : batch) {
     writers_.pop_front();

@@ -185,6 +185,17 @@ TEST_F(SqliteMetaStoreTest, GroupCommitIsolatesFailures) {
   }));
 }
 
+TEST_F(SqliteMetaStoreTest, NestedTransactionIsAnErrorNotADeadlock) {
+  Status inner;
+  auto outer = store_->transact([&](Txn&) -> Status {
+    inner = store_->transact([](Txn&) -> Status { return {}; });
+    return {};
+  });
+  EXPECT_TRUE(outer);
+  ASSERT_FALSE(inner);
+  EXPECT_EQ(inner.error().code, ErrorCode::kFailedPrecondition);
+}
+
 TEST_F(SqliteMetaStoreTest, ReopenKeepsDataAndSchema) {
   ASSERT_TRUE(store_->transact([&](Txn& t) { return t.create_upload({"u1", "r", 1}); }));
   store_.reset();
