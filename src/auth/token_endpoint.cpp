@@ -7,6 +7,7 @@
 #include "auth/credentials.h"
 #include "auth/registry_gate.h"
 #include "common/time.h"
+#include "pki/subject.h"
 
 namespace custody::auth {
 namespace {
@@ -49,6 +50,21 @@ http::Response TokenEndpoint::handle(http::Request& req) {
   return r;
 }
 
+void TokenEndpoint::record_login(const http::Request& req, std::string actor, std::string method, std::string action,
+                                 std::string detail_json) {
+  meta::Event e;
+  e.actor = std::move(actor);
+  e.auth = std::move(method);
+  e.source = req.remote_address;
+  e.action = std::move(action);
+  e.detail_json = std::move(detail_json);
+  (void)meta_.transact([&](meta::Txn& t) -> Status {
+    auto seq = t.append_event(e);
+    if (!seq) return std::unexpected(seq.error());
+    return {};
+  });
+}
+
 http::Response TokenEndpoint::refused_login(const Error& e, std::string_view user, const http::Request& req) {
   if (e.code == ErrorCode::kResourceExhausted) {
     auto r = error(429, "TOO_MANY_REQUESTS", e.message);
@@ -57,6 +73,11 @@ http::Response TokenEndpoint::refused_login(const Error& e, std::string_view use
     return r;
   }
   if (e.code != ErrorCode::kUnauthenticated) return error(500, "UNKNOWN", "metadata store unavailable");
+  // The name is whatever the client sent: only a plausible account name is
+  // recorded as such (never a password typed into the user field).
+  std::string who = pki::is_plausible_identity_name(user) ? std::string(user) : "";
+  record_login(req, who.empty() ? "anonymous" : who, "none", "auth.login_failed",
+               json{{"user", who.empty() && !user.empty() ? "(not an account name)" : who}}.dump());
   auto r = error(401, "UNAUTHORIZED", "invalid credentials");
   r.headers.set("WWW-Authenticate", "Basic realm=\"custody\"");
   return r;
@@ -74,6 +95,7 @@ http::Response TokenEndpoint::answer(http::Request& req, const Identity* who,
   auto granted = tokens_.grant(who, *asked);
   if (!granted) return error(500, "UNKNOWN", "metadata store unavailable");
   std::string scope_text = format_scopes(*granted);
+  if (who) record_login(req, who->principal.name, who->method, "auth.login", json{{"granted", scope_text}}.dump());
   auto token = tokens_.access_token(who, std::move(*granted));
   if (!token) return error(500, "UNKNOWN", "cannot sign the token");
   json body = {{"access_token", token->token},

@@ -6,12 +6,14 @@
 #include "auth/authenticator.h"
 #include "auth/token_service.h"
 #include "http/message.h"
+#include "meta/meta_store.h"
 
 namespace custody::auth {
 
 class TokenEndpoint {
  public:
-  TokenEndpoint(Authenticator& authn, TokenService& tokens) : authn_(authn), tokens_(tokens) {}
+  TokenEndpoint(meta::MetaStore& meta, Authenticator& authn, TokenService& tokens)
+      : meta_(meta), authn_(authn), tokens_(tokens) {}
 
   http::Response handle(http::Request& req);
 
@@ -22,6 +24,12 @@ class TokenEndpoint {
                         bool offline, const std::string& reuse_refresh, bool oauth);
   http::Response refused_login(const Error& e, std::string_view user, const http::Request& req);
 
+  // Logins are state changes too: each credentialed token issued, and each
+  // refused login, is an event (auth.login, auth.login_failed).
+  void record_login(const http::Request& req, std::string actor, std::string method, std::string action,
+                    std::string detail_json);
+
+  meta::MetaStore& meta_;
   Authenticator& authn_;
   TokenService& tokens_;
 };

@@ -118,7 +118,7 @@ Status open_auth(const Config& c, Services& s) {
   s.tokens = std::make_unique<auth::TokenService>(*s.meta, std::move(*key), to);
   s.gate = std::make_unique<auth::RegistryGate>(*s.meta, *s.authn, *s.tokens,
                                                 auth::GateOptions{c.auth.realm, !c.server.tls.cert.empty()});
-  s.token_endpoint = std::make_unique<auth::TokenEndpoint>(*s.authn, *s.tokens);
+  s.token_endpoint = std::make_unique<auth::TokenEndpoint>(*s.meta, *s.authn, *s.tokens);
   s.admin_api = std::make_unique<auth::AdminApi>(*s.meta, *s.authn, *s.tokens,
                                                  auth::AdminApiOptions{c.auth.passwords, c.limits.page_size_max});
   return {};

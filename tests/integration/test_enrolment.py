@@ -154,6 +154,22 @@ class DayOneTest(unittest.TestCase):
         tokens = [x for x in lines if x.get("route") == "auth_token" and x["status"] == 200]
         self.assertIn("alice", {x["principal"] for x in tokens})
 
+    def test_logins_are_events(self):
+        bob = self.admin.create_user("bob", password="bob-password-1")
+        self.assertEqual(bob.token_request(pull("acme/app")).status, 200)
+        self.assertEqual(Principal(self.server, "bob", "wrong-password").token_request(pull("acme/app")).status, 401)
+        self.assertEqual(Principal(self.server, "hunter2 typed as a name", "x").token_request().status, 401)
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "meta.db"))
+        rows = db.execute("SELECT action, actor, auth, detail FROM events WHERE action LIKE 'auth.login%' "
+                          "AND (actor = 'bob' OR detail LIKE '%not an account%') ORDER BY seq").fetchall()
+        db.close()
+        self.assertEqual([(a, actor, auth) for a, actor, auth, _ in rows],
+                         [("auth.login", "bob", "password"), ("auth.login_failed", "bob", "none"),
+                          ("auth.login_failed", "anonymous", "none")])
+        self.assertEqual(json.loads(rows[0][3]), {"granted": "repository:acme/app:"})
+        self.assertNotIn("hunter2", rows[2][3])
+        self.assertNotIn("password", rows[1][3])
+
     def test_trace_by_tag_of_a_private_image(self):
         r, digest = self.robot.push_image("acme/app", "v1", "trace-private")
         self.assertEqual(r.status, 201, r)
