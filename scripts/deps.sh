@@ -16,7 +16,7 @@ build_pkgs=(
 # What the README's tour uses against a running server.
 tour_pkgs=( curl skopeo python3 )
 test_pkgs=(
-  docker-registry openssl
+  docker-registry openssl podman
   clang-14 libclang-rt-14-dev
 )
 bench_pkgs=( wrk apache2-utils nginx-light libbenchmark-dev )
