@@ -21,6 +21,17 @@ def custody(*args, env=None, stdin=None):
                           env={**os.environ, **(env or {})})
 
 
+def trace_until(args, env, expected, seconds=10):
+    """`custody log trace` until its output holds `expected`: the events
+    appear once a checkpoint covers them, which a loaded machine delays."""
+    deadline = time.time() + seconds
+    while True:
+        r = custody(*args, env=env)
+        if (r.returncode == 0 and expected in r.stdout) or time.time() > deadline:
+            return r
+        time.sleep(0.2)
+
+
 class EnrolmentTest(unittest.TestCase):
     def test_a_failed_start_enrols_nobody(self):
         data = tempfile.mkdtemp(prefix="custody-enrol-")
@@ -87,13 +98,13 @@ class TwoInstancesOnOneHostTest(unittest.TestCase):
             self.addCleanup(server.cleanup)
             r, digest = server.admin.push_image("admin/app", "v1", "two-instances")
             self.assertEqual(r.status, 201, r)
-            time.sleep(0.5)
             key = custody("log", "key", "--data", server.data_dir).stdout.strip()
             env = {"XDG_CONFIG_HOME": home, "HOME": home, "CUSTODY_USER": "admin",
                    "CUSTODY_SECRET": server.admin.secret, "CUSTODY_REGISTRY": f"127.0.0.1:{server.port}"}
-            r = custody("log", "trace", "--key", key, "admin/app:v1", env=env)
+            r = trace_until(("log", "trace", "--key", key, "admin/app:v1"), env, "manifest.push")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn(f"admin/app:v1 ({digest})", r.stdout)
+            self.assertIn("manifest.push", r.stdout)
 
 
 class DayOneTest(unittest.TestCase):
@@ -173,12 +184,13 @@ class DayOneTest(unittest.TestCase):
     def test_trace_by_tag_of_a_private_image(self):
         r, digest = self.robot.push_image("acme/app", "v1", "trace-private")
         self.assertEqual(r.status, 201, r)
-        time.sleep(0.5)  # a checkpoint covering the push
         key = custody("log", "key", "--data", self.server.data_dir).stdout.strip()
         state = tempfile.mkdtemp(prefix="custody-state-")
         args = ("log", "trace", "--url", f"http://127.0.0.1:{self.server.port}", "--key", key, "--state", state,
                 "acme/app:v1")
-        r = self.cli(*args)
+        env = {"CUSTODY_REGISTRY": f"http://127.0.0.1:{self.server.port}", "CUSTODY_USER": "admin",
+               "CUSTODY_SECRET": self.admin.secret}
+        r = trace_until(args, env, "manifest.push")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(digest, r.stdout)
         self.assertIn("manifest.push", r.stdout)
