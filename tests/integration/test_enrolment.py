@@ -79,6 +79,21 @@ class EnrolmentTest(unittest.TestCase):
         db.close()
         self.assertEqual(recovered, 2)
 
+    def test_the_printed_skopeo_command_works_as_pasted(self):
+        # `make run` prints it from the project root; paste it there, with the
+        # variables the enrolment line says to export.
+        server = start_server()
+        self.addCleanup(server.cleanup)
+        line = next(l for l in server.read_log().splitlines() if l.startswith("custody: try  "))
+        command = line[len("custody: try  "):]
+        root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+        env = {**os.environ, "CUSTODY_USER": "admin", "CUSTODY_SECRET": server.admin.secret,
+               "HOME": tempfile.mkdtemp(prefix="custody-paste-")}
+        r = subprocess.run(["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = server.admin.request("GET", "/v2/admin/busybox/tags/list", ("repository:admin/busybox:pull",))
+        self.assertEqual(r.json()["tags"], ["1"])
+
     def test_the_administrator_owns_its_namespace(self):
         server = start_server()
         self.addCleanup(server.cleanup)
