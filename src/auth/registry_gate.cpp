@@ -80,7 +80,7 @@ http::Response RegistryGate::denied(const http::Request& req, const Identity& wh
   std::string a(act);
   auto prot = act == kCatalog ? Result<bool>(false) : tokens_.denied_by_protection(&who, repository, a);
   if (!prot) return error_reply(500, "UNKNOWN", "metadata store unavailable");
-  if (!*prot) return error_reply(403, "DENIED", fmt::format("requested access to the resource is denied"));
+  if (!*prot) return error_reply(403, "DENIED", "requested access to the resource is denied");
   meta::Event e;
   e.actor = who.principal.name;
   e.auth = who.method;
@@ -88,11 +88,7 @@ http::Response RegistryGate::denied(const http::Request& req, const Identity& wh
   e.action = "auth.denied";
   e.repository = repository;
   e.detail_json = json{{"action", a}, {"reason", "protected"}}.dump();
-  (void)meta_.transact([&](meta::Txn& t) -> Status {
-    auto s = t.append_event(e);
-    if (!s) return std::unexpected(s.error());
-    return {};
-  });
+  (void)meta::append_event(meta_, e);
   return error_reply(403, "DENIED",
                      fmt::format("repository {} is protected: only robot accounts and Custody's policies may "
                                  "write to it; content arrives here by promotion from another repository",

@@ -58,11 +58,7 @@ void TokenEndpoint::record_login(const http::Request& req, std::string actor, st
   e.source = req.remote_address;
   e.action = std::move(action);
   e.detail_json = std::move(detail_json);
-  (void)meta_.transact([&](meta::Txn& t) -> Status {
-    auto seq = t.append_event(e);
-    if (!seq) return std::unexpected(seq.error());
-    return {};
-  });
+  (void)meta::append_event(meta_, e);
 }
 
 http::Response TokenEndpoint::refused_login(const Error& e, std::string_view user, const http::Request& req) {

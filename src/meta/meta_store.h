@@ -181,4 +181,14 @@ class MetaStore {
   virtual Status read(const TxnFn& fn) = 0;
 };
 
+// Appends one event in a transaction of its own: for facts that change
+// nothing else (a login, a refusal).
+inline Status append_event(MetaStore& meta, const Event& e) {
+  return meta.transact([&](Txn& t) -> Status {
+    auto seq = t.append_event(e);
+    if (!seq) return std::unexpected(seq.error());
+    return {};
+  });
+}
+
 }  // namespace custody::meta
