@@ -36,10 +36,6 @@ class RegistryGate final : public registry::AccessControl {
   std::string realm(const http::Request& req) const;
 
  private:
-  struct Refusal {
-    bool had_token = false;
-    bool better_token_would_do = false;
-  };
   std::expected<void, http::Response> decide(http::Request& req, const Identity* who, const std::string& repository,
                                              std::string_view act);
   http::Response challenge(const http::Request& req, const std::string& repository, std::string_view act,

@@ -1,29 +1,19 @@
 #include "cli/admin_client.h"
 
-#include <cstdlib>
-
 #include <fmt/format.h>
 
-#include "audit/encoding.h"
+#include "cli/environment.h"
 
 namespace custody::cli {
-namespace {
-
-std::string env_or(const char* name, std::string fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-}  // namespace
 
 // The variables a client bundle's env.sh exports count too.
 AdminConnection default_connection() {
   AdminConnection c;
   c.registry = env_or("CUSTODY_REGISTRY", "http://127.0.0.1:5000");
-  c.user = env_or("CUSTODY_USER", "");
-  c.cacert = env_or("CUSTODY_CA_CERT", "");
-  c.cert = env_or("CUSTODY_CLIENT_CERT", "");
-  c.key = env_or("CUSTODY_CLIENT_KEY", "");
+  c.user = env_or("CUSTODY_USER");
+  c.cacert = env_or("CUSTODY_CA_CERT");
+  c.cert = env_or("CUSTODY_CLIENT_CERT");
+  c.key = env_or("CUSTODY_CLIENT_KEY");
   return c;
 }
 
@@ -36,21 +26,16 @@ Result<AdminClient> AdminClient::connect(const AdminConnection& c) {
   auto client = http::HttpClient::create(o);
   if (!client) return std::unexpected(client.error());
   std::string authorization;
-  std::string secret = env_or("CUSTODY_SECRET", "");
+  std::string secret = env_or("CUSTODY_SECRET");
   if (!c.user.empty()) {
     if (secret.empty())
       return fail(ErrorCode::kInvalidArgument, "--user/CUSTODY_USER needs the secret or password in CUSTODY_SECRET");
-    std::string pair = c.user + ":" + secret;
-    authorization = "Basic " + audit::base64_encode(audit::bytes_of(pair));
+    authorization = basic_authorization(c.user, secret);
   } else if (c.cert.empty()) {
     return fail(ErrorCode::kInvalidArgument, "no credentials: set CUSTODY_USER and CUSTODY_SECRET, or --cert/--key");
   }
-  std::string base = c.registry;
-  while (base.ends_with('/')) base.pop_back();
-  // "host:port" as image references spell it: https when a CA is given.
-  if (!base.starts_with("http://") && !base.starts_with("https://"))
-    base = (c.cacert.empty() ? "http://" : "https://") + base;
-  return AdminClient(std::make_unique<http::HttpClient>(std::move(*client)), base, authorization);
+  return AdminClient(std::make_unique<http::HttpClient>(std::move(*client)), registry_url(c.registry, !c.cacert.empty()),
+                     authorization);
 }
 
 Result<ApiReply> AdminClient::call(const std::string& method, const std::string& path, const nlohmann::json& body) {

@@ -1,8 +1,9 @@
 #include "cli/log_session.h"
 
+#include "cli/environment.h"
+
 #include <fmt/format.h>
 
-#include <cstdlib>
 
 #include <cstdio>
 #include <filesystem>
@@ -39,17 +40,11 @@ Result<audit::NoteVerifier> parse_verifier(const std::string& value) {
 }
 
 LogOptions with_environment(LogOptions o) {
-  auto env = [](const char* name) -> std::string {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-  };
-  if (o.url.empty()) o.url = env("CUSTODY_REGISTRY");
-  if (o.ca_file.empty()) o.ca_file = env("CUSTODY_CA_CERT");
-  if (o.client_cert.empty()) o.client_cert = env("CUSTODY_CLIENT_CERT");
-  if (o.client_key.empty()) o.client_key = env("CUSTODY_CLIENT_KEY");
-  while (o.url.ends_with('/')) o.url.pop_back();
-  if (!o.url.empty() && !o.url.starts_with("http://") && !o.url.starts_with("https://"))
-    o.url = (o.ca_file.empty() ? "http://" : "https://") + o.url;
+  if (o.url.empty()) o.url = env_or("CUSTODY_REGISTRY");
+  if (o.ca_file.empty()) o.ca_file = env_or("CUSTODY_CA_CERT");
+  if (o.client_cert.empty()) o.client_cert = env_or("CUSTODY_CLIENT_CERT");
+  if (o.client_key.empty()) o.client_key = env_or("CUSTODY_CLIENT_KEY");
+  o.url = registry_url(o.url, !o.ca_file.empty());
   return o;
 }
 

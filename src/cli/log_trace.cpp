@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/encoding.h"
+#include "cli/environment.h"
 #include "cli/log_session.h"
 #include "common/digest.h"
 #include "http/message.h"
@@ -51,12 +52,8 @@ Result<std::string> token_for(http::HttpClient& http, const std::string& challen
   std::string url = fmt::format("{}?service={}&scope={}", realm, http::percent_encode(challenge_param(challenge, "service")),
                                 http::percent_encode(challenge_param(challenge, "scope")));
   std::map<std::string, std::string> headers;
-  const char* user = std::getenv("CUSTODY_USER");
-  const char* secret = std::getenv("CUSTODY_SECRET");
-  if (user && *user && secret) {
-    std::string pair = std::string(user) + ":" + secret;
-    headers["Authorization"] = "Basic " + audit::base64_encode(audit::bytes_of(pair));
-  }
+  std::string user = env_or("CUSTODY_USER");
+  if (!user.empty() && std::getenv("CUSTODY_SECRET")) headers["Authorization"] = basic_authorization(user, env_or("CUSTODY_SECRET"));
   auto r = http.get(url, headers);
   if (!r) return std::unexpected(r.error());
   auto body = json::parse(r->body, nullptr, false);
