@@ -63,17 +63,26 @@ int run_init(const PkiCommandLine& o) {
   fs::create_directories(*dir, ec);
   if (ec) return failed("init", dir->string() + ": " + ec.message());
   fs::permissions(*dir, fs::perms::owner_all, ec);
+  // Everything is made before anything is written, and nothing is written
+  // over an existing file without --force: a bad --host leaves no half CA.
   auto ca = pki::CertificateAuthority::create({});
   if (!ca) return failed("init", ca.error().message);
-  if (auto s = ca->save(*dir / "ca.key", *dir / "ca.crt", o.force); !s)
-    return failed("init", s.error().message + (o.force ? "" : " (--force replaces an existing CA)"));
   pki::ServerCertificateRequest request;
   request.hosts = hosts;
   if (o.days) request.validity_days = o.days;
   auto server = ca->issue_server(request);
   if (!server) return failed("init", server.error().message);
-  if (auto s = pki::save_issued(*server, *dir / "server.key", *dir / "server.crt", o.force); !s)
-    return failed("init", s.error().message);
+  const fs::path files[] = {*dir / "ca.key", *dir / "ca.crt", *dir / "server.key", *dir / "server.crt"};
+  if (!o.force)
+    for (const auto& f : files)
+      if (fs::exists(f)) return failed("init", f.string() + " exists already (--force replaces the CA)");
+  Status saved = ca->save(files[0], files[1], o.force);
+  if (saved) saved = pki::save_issued(*server, files[2], files[3], o.force);
+  if (!saved) {
+    if (!o.force)
+      for (const auto& f : files) fs::remove(f, ec);
+    return failed("init", saved.error().message);
+  }
   std::string names;
   for (const auto& h : hosts) names += (names.empty() ? "" : ", ") + h;
   std::printf("custody pki init: server certificate for %s\n", names.c_str());

@@ -115,6 +115,14 @@ class PkiTest(unittest.TestCase):
         text = ah.openssl("x509", "-in", os.path.join(data, "pki", "server.crt"), "-noout", "-text").decode()
         for name in ("IP Address:192.0.2.7", "IP Address:127.0.0.1", "DNS:localhost", f"DNS:{socket.gethostname()}"):
             self.assertIn(name, text)
+        # A bad name fails before anything is written: no half-made CA.
+        bare = tempfile.mkdtemp(prefix="custody-pki-bad-")
+        self.addCleanup(shutil.rmtree, bare, True)
+        r = subprocess.run([ah.BIN, "pki", "init", "--data", bare, "--host", "bad host!"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("bad host!", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(bare, "pki")), [])
         # A second init keeps the CA rather than silently replacing it.
         r = subprocess.run([ah.BIN, "pki", "init", "--config", cfg], capture_output=True, text=True, timeout=60)
         self.assertNotEqual(r.returncode, 0)
